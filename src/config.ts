@@ -1,0 +1,75 @@
+/**
+ * ServerConfig: every tunable of the server, with its default and the reason for it.
+ *
+ * Invariant: nothing else in the server hard-codes a limit or a timeout; it reads it from here.
+ * Units are part of every name (`Ms`, `Bytes`, `Seconds`).
+ */
+
+export const SERVER_NAME = "denohttpd";
+export const SERVER_VERSION = "0.1.0";
+
+export interface ServerConfig {
+  /** TCP port; 0 asks the OS for a free one (tests do this). */
+  port: number;
+  /** Address to bind; also accepted as a Host value beside localhost and 127.0.0.1. */
+  host: string;
+  /** Folder that is served; uploads go to `<root>/uploads`. */
+  root: string;
+  /** Requests served at once (reading the body, reading the file, writing the response). */
+  poolSize: number;
+  /** Requests allowed to wait for a worker before new ones get 503. */
+  queueLimit: number;
+  /** Seconds a client is told to wait in `Retry-After` when the queue is full. */
+  retryAfterSeconds: number;
+  /** Request line + header fields, CRLFs included. nginx and Node default to 8 KiB–16 KiB. */
+  maxHeadBytes: number;
+  /** Header fields in one request; Apache and h11 use 100. */
+  maxHeaderCount: number;
+  /** Request bodies (JSON uploads). nginx's client_max_body_size is 1 MiB; uploads here are small. */
+  maxBodyBytes: number;
+  /** Idle time allowed between requests on a persistent connection (advertised in Keep-Alive). */
+  idleTimeoutMs: number;
+  /** A request head must be complete this long after its first byte (Node: 60 s; nginx: 60 s). */
+  headTimeoutMs: number;
+  /** A request body must make progress at least this often (nginx client_body_timeout: 60 s). */
+  bodyTimeoutMs: number;
+  /** A response write must make progress at least this often (nginx send_timeout: 60 s). */
+  writeTimeoutMs: number;
+  /** Requests served on one connection before it is closed (nginx keepalive_requests). */
+  maxRequestsPerConnection: number;
+  /** Bytes read from a file per chunk when streaming; measured, see README "Benchmarks". */
+  fileChunkBytes: number;
+  /** On SIGINT/SIGTERM, requests in flight get this long to finish. */
+  shutdownGraceMs: number;
+  /** How often the worker snapshot is logged; 0 turns it off. */
+  snapshotIntervalMs: number;
+  /** Lowest log level printed. */
+  logLevel: LogLevelName;
+}
+
+export type LogLevelName = "debug" | "info" | "warning" | "error";
+export const LOG_LEVELS: readonly LogLevelName[] = ["debug", "info", "warning", "error"];
+
+export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
+  port: 8080,
+  host: "127.0.0.1",
+  root: "resources",
+  // The original design's thread pool size.
+  poolSize: 10,
+  queueLimit: 200,
+  retryAfterSeconds: 1,
+  maxHeadBytes: 8192,
+  maxHeaderCount: 100,
+  maxBodyBytes: 8192,
+  idleTimeoutMs: 30_000,
+  // Shorter than nginx/Node's 60 s: a head is a few hundred bytes, and a slow head holds memory.
+  headTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  writeTimeoutMs: 30_000,
+  maxRequestsPerConnection: 100,
+  // 8 KiB reads stream at ~0.15 GB/s in Deno, 1 MiB at ~2 GB/s; 10 workers x 1 MiB stays flat.
+  fileChunkBytes: 1 << 20,
+  shutdownGraceMs: 10_000,
+  snapshotIntervalMs: 60_000,
+  logLevel: "info",
+};

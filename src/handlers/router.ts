@@ -1,0 +1,56 @@
+/**
+ * Method and path → handler (RFC 9110 §9): GET/HEAD of files, POST /upload, 405/501 otherwise.
+ *
+ * Invariant: the router is the only place that knows which methods each resource allows, so
+ * every 405 carries an `Allow` that matches what the server really does.
+ */
+
+import { HttpError } from "../http/status.ts";
+import type { Exchange, Reply } from "./reply.ts";
+import { resolveInRoot, serveStatic, type StaticRoot } from "./static_files.ts";
+import { handleUpload } from "./upload.ts";
+
+/** Methods registered by RFC 9110 §9 and RFC 5789; anything else is 501 (RFC 9110 §9.1). */
+export const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "CONNECT",
+  "OPTIONS",
+  "TRACE",
+  "PATCH",
+]);
+
+export const UPLOAD_PATH = "/upload";
+const ALLOW_FILES: readonly [string, string] = ["Allow", "GET, HEAD"];
+const ALLOW_UPLOAD: readonly [string, string] = ["Allow", "POST"];
+const ALLOW_SERVER: readonly [string, string] = ["Allow", "GET, HEAD, POST"];
+
+export interface Site {
+  root: StaticRoot;
+  uploadsDir: string;
+}
+
+/** 501 for an unknown method; CONNECT (authority-form) is known but never allowed. */
+export function checkMethod(method: string): void {
+  if (!KNOWN_METHODS.has(method)) throw new HttpError(501, "method not implemented");
+  if (method === "CONNECT") throw new HttpError(405, "CONNECT not allowed", [ALLOW_SERVER]);
+}
+
+export async function route(ex: Exchange, site: Site): Promise<Reply> {
+  const { method } = ex.head;
+  if (ex.path === "*") throw new HttpError(405, "server-wide OPTIONS", [ALLOW_SERVER]);
+  if (ex.path === UPLOAD_PATH) {
+    if (method === "POST") return await handleUpload(ex, site.uploadsDir);
+    throw new HttpError(405, `${method} not allowed on the upload path`, [ALLOW_UPLOAD]);
+  }
+  if (method === "GET" || method === "HEAD") return await serveStatic(ex, site.root);
+  if (method === "POST") {
+    // POST to a file that exists is the wrong method; POST anywhere else names nothing.
+    await resolveInRoot(site.root, ex.path === "/" ? "/index.html" : ex.path);
+    throw new HttpError(405, "POST not allowed on a file", [ALLOW_FILES]);
+  }
+  throw new HttpError(405, `${method} not allowed`, [ALLOW_FILES]);
+}

@@ -1,0 +1,54 @@
+/**
+ * Serialising response heads (RFC 9112 §4, §6) and the short bodies of error responses.
+ *
+ * Invariant: every response carries Date, Server, Content-Length and Connection; a persistent
+ * one also carries Keep-Alive. Handler-supplied fields never repeat those four.
+ */
+
+import { SERVER_NAME, SERVER_VERSION } from "../config.ts";
+import { httpDate } from "./date.ts";
+import { statusText } from "./status.ts";
+
+export type Field = readonly [string, string];
+
+export interface HeadOptions {
+  contentLength: number;
+  /** The Keep-Alive value for a persistent connection, or null when this response closes it. */
+  keepAlive: string | null;
+}
+
+const SERVER_LINE = `\r\nServer: ${SERVER_NAME}/${SERVER_VERSION}\r\n`;
+const ENCODER = new TextEncoder();
+
+/** The status line and header section, final CRLF included. */
+export function serializeHead(
+  status: number,
+  fields: readonly Field[],
+  options: HeadOptions,
+): string {
+  let head = `HTTP/1.1 ${status} ${statusText(status)}\r\nDate: ${httpDate()}${SERVER_LINE}`;
+  for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
+  // 1xx and 204 carry no Content-Length (RFC 9110 §8.6); no such reply reaches here with a body.
+  if (status >= 200 && status !== 204) head += `Content-Length: ${options.contentLength}\r\n`;
+  head += options.keepAlive === null
+    ? "Connection: close\r\n\r\n"
+    : `Connection: keep-alive\r\nKeep-Alive: ${options.keepAlive}\r\n\r\n`;
+  return head;
+}
+
+/** Head and optional body in one buffer, so a small response is one write. */
+export function encodeResponse(head: string, body: Uint8Array | null): Uint8Array {
+  if (body === null || body.length === 0) return ENCODER.encode(head);
+  const out = new Uint8Array(head.length * 3 + body.length);
+  const { written } = ENCODER.encodeInto(head, out);
+  out.set(body, written);
+  return out.subarray(0, written + body.length);
+}
+
+/** The interim `100 Continue` (RFC 9110 §10.1.1). */
+export const CONTINUE_BYTES: Uint8Array = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** `404 Not Found\n`: a short body naming the status, never echoing client input. */
+export function errorBody(status: number): Uint8Array {
+  return ENCODER.encode(`${status} ${statusText(status)}\n`);
+}

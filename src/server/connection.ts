@@ -1,0 +1,465 @@
+/**
+ * One client connection: read → parse → dispatch → write, repeated while it persists.
+ *
+ * Invariants:
+ * - A connection holds a worker only from the moment its request head is complete until its
+ *   response is written; idle time and head reading cost no worker.
+ * - Responses go out in request order (one request at a time per connection, RFC 9112 §9.3.2).
+ * - Every HttpError, wherever thrown, is turned into a response here, in `#handle` or `#loop`,
+ *   and `closesConnection` alone decides whether the connection survives it.
+ * - Timeouts are deadlines checked by the server's sweeper, which calls `expire`.
+ */
+
+import { type ParseEvent, type RequestHead, RequestParser } from "../http/parser.ts";
+import { checkHost } from "../http/host.ts";
+import { CONTINUE_BYTES, encodeResponse, errorBody, serializeHead } from "../http/response.ts";
+import { HttpError, statusText } from "../http/status.ts";
+import { decodePath, parseTarget } from "../http/target.ts";
+import { errorReply, type Exchange, type Reply } from "../handlers/reply.ts";
+import { checkMethod, route } from "../handlers/router.ts";
+import { log } from "../log.ts";
+import { PoolClosedError } from "./pool.ts";
+import type { ServerState } from "./state.ts";
+
+export type ConnState = "new" | "reading" | "active" | "idle" | "closed";
+type DeadlineKind = "head" | "idle" | "body" | "write" | "linger";
+
+/** Bytes asked of the socket per read; a whole head or upload usually arrives in one. */
+const READ_BYTES = 16 * 1024;
+/** After an error response, how long and how much unread input is drained before closing,
+ * so the client's TCP stack does not reset the connection and lose the response. */
+const LINGER_MS = 2_000;
+const LINGER_BYTES = 64 * 1024;
+
+/** Statuses after which the request stream cannot be trusted, or the server is refusing work. */
+function closesConnection(status: number): boolean {
+  return status === 400 || status === 408 || status === 413 || status === 414 ||
+    status === 417 || status === 431 || status >= 500;
+}
+
+/** The peer went away (EOF, reset, or our own timeout) while a request was in progress. */
+class PeerGone extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PeerGone";
+  }
+}
+
+export class Connection {
+  readonly id: number;
+  readonly peer: string;
+  state: ConnState = "new";
+  /** Epoch ms after which the sweeper expires this connection; 0 = no deadline. */
+  deadline = 0;
+  #deadlineKind: DeadlineKind = "idle";
+  #expired: DeadlineKind | null = null;
+  readonly #conn: Deno.Conn;
+  readonly #server: ServerState;
+  readonly #parser: RequestParser;
+  #requests = 0;
+  #headStartedAt = 0;
+  #continueSent = false;
+  #closed = false;
+  #fate = "closed by peer";
+
+  constructor(id: number, conn: Deno.Conn, server: ServerState) {
+    this.id = id;
+    this.#conn = conn;
+    this.#server = server;
+    this.#parser = new RequestParser(server.limits);
+    const addr = conn.remoteAddr as Deno.NetAddr;
+    this.peer = addr.hostname.includes(":")
+      ? `[${addr.hostname}]:${addr.port}`
+      : `${addr.hostname}:${addr.port}`;
+  }
+
+  /** Serves requests until the connection ends; never throws. */
+  async serve(): Promise<void> {
+    log.conn.info("conn#{id} open from {peer}", { id: this.id, peer: this.peer });
+    try {
+      await this.#loop();
+    } catch (error) {
+      this.#fate = describeFailure(error, this.#expired);
+    } finally {
+      this.#close();
+      log.conn.info("conn#{id} closed after {requests} request(s): {fate}", {
+        id: this.id,
+        requests: this.#requests,
+        fate: this.#fate,
+      });
+    }
+  }
+
+  /** Called by the sweeper once `deadline` has passed. */
+  expire(): void {
+    if (this.#closed) return;
+    const kind = this.#deadlineKind;
+    this.#expired = kind;
+    this.deadline = 0;
+    if (kind === "head" || kind === "body") {
+      // RFC 9110 §15.5.9: tell a slow client why, then close; never wait on it.
+      const bytes = encodeResponse(
+        serializeHead(408, [["Content-Type", "text/plain; charset=utf-8"]], {
+          contentLength: errorBody(408).length,
+          keepAlive: null,
+        }),
+        errorBody(408),
+      );
+      log.access.info("conn#{id} 408 Request Timeout ({kind} too slow), close", {
+        id: this.id,
+        kind,
+      });
+      this.#conn.write(bytes).catch(() => {}).finally(() => this.#close());
+    } else {
+      this.#close();
+    }
+  }
+
+  /** Shutdown: closes the connection now if it is between requests. */
+  closeIfIdle(): void {
+    if (this.state === "idle" || this.state === "new") {
+      this.#fate = "closed for shutdown";
+      this.#close();
+    }
+  }
+
+  /** Shutdown deadline passed: closes whatever it is doing. */
+  forceClose(): void {
+    this.#fate = "closed at shutdown deadline";
+    this.#close();
+  }
+
+  #setState(next: ConnState): void {
+    if (next === this.state) return;
+    this.state = next;
+    log.conn.debug("conn#{id} {state}", { id: this.id, state: next });
+  }
+
+  async #loop(): Promise<void> {
+    for (;;) {
+      let event: ParseEvent;
+      try {
+        event = this.#parser.next();
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        // The head could not be parsed: answer without a request context, then close.
+        log.access.info("conn#{id} rejected request head: {reason}", {
+          id: this.id,
+          reason: error.message,
+        });
+        await this.#sendReply("-", errorReply(error), false);
+        await this.#linger();
+        this.#fate = `closed after ${error.status}`;
+        return;
+      }
+      if (event.kind === "need-more") {
+        const started = this.#parser.headStarted;
+        if (!started && this.#server.stopping) {
+          this.#fate = "closed for shutdown";
+          return;
+        }
+        let kind: DeadlineKind;
+        let until: number;
+        if (started) {
+          if (this.#headStartedAt === 0) this.#headStartedAt = Date.now();
+          kind = "head";
+          until = this.#headStartedAt + this.#server.config.headTimeoutMs;
+          this.#setState("reading");
+        } else if (this.#requests === 0) {
+          // A new connection must start its first request as promptly as any head completes.
+          kind = "head";
+          until = Date.now() + this.#server.config.headTimeoutMs;
+        } else {
+          kind = "idle";
+          until = Date.now() + this.#server.config.idleTimeoutMs;
+          this.#setState("idle");
+        }
+        if (!await this.#read(kind, until)) {
+          if (started) this.#fate = "closed by peer mid-head";
+          return;
+        }
+        if (this.#headStartedAt === 0 && this.#parser.headStarted) {
+          this.#headStartedAt = Date.now();
+        }
+        continue;
+      }
+      if (event.kind !== "head") throw new Error(`unexpected ${event.kind} event between requests`);
+      this.#headStartedAt = 0;
+      if (!await this.#handle(event.head)) return;
+    }
+  }
+
+  /** Serves one request; returns whether the connection persists. */
+  async #handle(head: RequestHead): Promise<boolean> {
+    const server = this.#server;
+    this.#requests++;
+    server.stats.requests++;
+    this.#continueSent = false;
+    this.#setState("active");
+    const requestLine = `${head.method} ${head.target} HTTP/1.${head.minor}`;
+    log.access.info("conn#{id} {requestLine}", { id: this.id, requestLine });
+
+    let keepAlive = head.keepAlive && !server.stopping &&
+      this.#requests < server.config.maxRequestsPerConnection;
+    let worker = 0;
+    let reply: Reply;
+    try {
+      const ex = this.#precheck(head);
+      const taken = server.pool.acquire();
+      if (taken === null) {
+        throw new HttpError(503, "request queue full", [
+          ["Retry-After", String(server.config.retryAfterSeconds)],
+        ]);
+      }
+      if (typeof taken === "number") {
+        worker = taken;
+      } else {
+        const s = server.pool.snapshot();
+        log.pool.warn(
+          "pool saturated, queuing conn#{id} ({queued}/{queueLimit} waiting, {busy}/{size} busy, {open} connections open)",
+          { id: this.id, ...s, queueLimit: server.pool.queueLimit, open: server.connections.size },
+        );
+        const since = Date.now();
+        worker = await taken;
+        log.pool.info("worker #{worker} took queued conn#{id} after {waited} ms", {
+          worker,
+          id: this.id,
+          waited: Date.now() - since,
+        });
+      }
+      reply = await route(ex, server.site);
+    } catch (error) {
+      if (error instanceof PeerGone) {
+        if (worker !== 0) server.pool.release(worker);
+        throw error;
+      }
+      const httpError = this.#asHttpError(error);
+      reply = errorReply(httpError);
+      if (closesConnection(httpError.status)) keepAlive = false;
+    }
+
+    try {
+      // A body the handler did not read: with 100-continue pending the client may never send
+      // it, so close instead of waiting (RFC 9110 §10.1.1); otherwise it is drained below.
+      if (
+        keepAlive && this.#parser.inBody && head.expect === "100-continue" &&
+        !this.#continueSent && head.contentLength !== 0
+      ) {
+        keepAlive = false;
+      }
+      await this.#sendReply(head.method, reply, keepAlive, worker);
+    } finally {
+      if (worker !== 0) server.pool.release(worker);
+    }
+
+    if (!keepAlive) {
+      this.#fate = reply.status >= 400 ? `closed after ${reply.status}` : "closed as asked";
+      if (reply.status >= 400 || this.#parser.buffered > 0) await this.#linger();
+      return false;
+    }
+    await this.#drainBody();
+    this.#fate = "closed by peer";
+    return true;
+  }
+
+  /** The checks that need no worker: method, target form, Host, expectation, path safety. */
+  #precheck(head: RequestHead): Exchange {
+    checkMethod(head.method);
+    const target = parseTarget(head.method, head.target);
+    // RFC 9112 §3.2.2: an absolute-form target's authority replaces the Host field.
+    const authority = target.authority ?? head.host;
+    if (authority !== null) {
+      try {
+        checkHost(authority, this.#server.allowedHosts);
+        log.access.debug("conn#{id} host {authority} accepted", { id: this.id, authority });
+      } catch (error) {
+        log.access.info("conn#{id} host rejected ({reason})", {
+          id: this.id,
+          reason: (error as Error).message,
+        });
+        throw error;
+      }
+    }
+    // RFC 9110 §10.1.1: 100-continue is the only expectation defined.
+    if (head.expect !== null && head.expect !== "100-continue") {
+      throw new HttpError(417, "unsupported expectation");
+    }
+    const path = target.rawPath === "*" ? "*" : decodePath(target.rawPath);
+    return { head, path, readBody: () => this.#readBody(head) };
+  }
+
+  #asHttpError(error: unknown): HttpError {
+    if (error instanceof HttpError) return error;
+    if (error instanceof PoolClosedError) return new HttpError(503, "server stopping");
+    log.server.error("conn#{id} internal error: {error}", { id: this.id, error });
+    return new HttpError(500, "internal error");
+  }
+
+  /** The whole request body (the parser bounds it by maxBodyBytes). */
+  async #readBody(head: RequestHead): Promise<Uint8Array> {
+    if (head.expect === "100-continue" && !this.#continueSent) {
+      this.#continueSent = true;
+      if (this.#parser.buffered === 0) await this.#write(CONTINUE_BYTES);
+    }
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const event = this.#parser.next();
+      if (event.kind === "end") break;
+      if (event.kind === "body") {
+        parts.push(event.data.slice());
+        total += event.data.length;
+      } else if (
+        event.kind === "need-more" &&
+        !await this.#read("body", Date.now() + this.#server.config.bodyTimeoutMs)
+      ) {
+        throw new PeerGone("closed by peer mid-body");
+      }
+    }
+    if (parts.length === 1) return parts[0] as Uint8Array;
+    const body = new Uint8Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      body.set(part, offset);
+      offset += part.length;
+    }
+    return body;
+  }
+
+  /** Discards the rest of a request body so the next pipelined request parses. */
+  async #drainBody(): Promise<void> {
+    while (this.#parser.inBody) {
+      const event = this.#parser.next();
+      if (
+        event.kind === "need-more" &&
+        !await this.#read("body", Date.now() + this.#server.config.bodyTimeoutMs)
+      ) {
+        throw new PeerGone("closed by peer mid-body");
+      }
+    }
+  }
+
+  async #sendReply(method: string, reply: Reply, keepAlive: boolean, worker = 0): Promise<void> {
+    const head = serializeHead(reply.status, reply.fields, {
+      contentLength: reply.length,
+      keepAlive: keepAlive ? this.#server.keepAliveValue : null,
+    });
+    const body = reply.body;
+    let sent = 0;
+    try {
+      if (method === "HEAD" || body === null) {
+        await this.#write(encodeResponse(head, null));
+      } else if (body instanceof Uint8Array) {
+        await this.#write(encodeResponse(head, body));
+        sent = body.length;
+      } else {
+        await this.#write(encodeResponse(head, null));
+        sent = await this.#streamFile(body, reply.length, worker);
+      }
+    } finally {
+      if (body !== null && !(body instanceof Uint8Array)) body.close();
+    }
+    log.access.info("conn#{id} {status} {reason}, {sent} body bytes, {fate}{note}", {
+      id: this.id,
+      status: reply.status,
+      reason: statusText(reply.status),
+      sent,
+      fate: keepAlive ? "keep-alive" : "close",
+      note: reply.note === undefined ? "" : ` (${reply.note})`,
+    });
+  }
+
+  /** Sends exactly `length` bytes of `file` in worker-sized chunks; memory stays flat. */
+  async #streamFile(file: Deno.FsFile, length: number, worker: number): Promise<number> {
+    const chunk = this.#server.fileBuffer(worker);
+    let sent = 0;
+    while (sent < length) {
+      const want = Math.min(chunk.length, length - sent);
+      const n = await file.read(chunk.subarray(0, want));
+      if (n === null) {
+        // The file shrank after its Content-Length went out: the framing can't be honoured.
+        throw new PeerGone("file shrank while streaming; connection aborted");
+      }
+      await this.#write(chunk.subarray(0, n));
+      sent += n;
+    }
+    return sent;
+  }
+
+  async #read(kind: DeadlineKind, until: number): Promise<boolean> {
+    this.#deadlineKind = kind;
+    this.deadline = until;
+    let n: number | null;
+    try {
+      n = await this.#conn.read(this.#parser.spare(READ_BYTES));
+    } catch (error) {
+      throw new PeerGone(describeFailure(error, this.#expired));
+    } finally {
+      this.deadline = 0;
+    }
+    if (n === null) return false;
+    this.#parser.commit(n);
+    return true;
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) {
+      this.#deadlineKind = "write";
+      this.deadline = Date.now() + this.#server.config.writeTimeoutMs;
+      try {
+        offset += await this.#conn.write(bytes.subarray(offset));
+      } catch (error) {
+        throw new PeerGone(describeFailure(error, this.#expired));
+      } finally {
+        this.deadline = 0;
+      }
+    }
+  }
+
+  /** Half-closes and briefly discards input so an error response is not lost to a TCP reset. */
+  async #linger(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await (this.#conn as Deno.TcpConn).closeWrite();
+      const until = Date.now() + LINGER_MS;
+      const sink = new Uint8Array(READ_BYTES);
+      let drained = 0;
+      while (drained < LINGER_BYTES) {
+        this.#deadlineKind = "linger";
+        this.deadline = until;
+        const n = await this.#conn.read(sink);
+        if (n === null) break;
+        drained += n;
+      }
+    } catch {
+      // The peer is gone or the linger deadline passed; either way we are closing.
+    } finally {
+      this.deadline = 0;
+    }
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.deadline = 0;
+    this.#setState("closed");
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the runtime.
+    }
+    this.#server.connections.delete(this);
+  }
+}
+
+function describeFailure(error: unknown, expired: DeadlineKind | null): string {
+  if (expired !== null) return `closed: ${expired} timeout`;
+  if (error instanceof PeerGone) return error.message;
+  if (error instanceof Deno.errors.ConnectionReset) return "reset by peer";
+  if (error instanceof Deno.errors.BrokenPipe) return "peer stopped reading (broken pipe)";
+  if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+    return "closed";
+  }
+  return `closed on error: ${error instanceof Error ? error.message : String(error)}`;
+}

@@ -1,0 +1,176 @@
+/**
+ * A raw TCP client for black-box tests: writes exact bytes and parses exactly what comes back,
+ * without any of fetch's normalisation. Every read is bounded by a timeout.
+ */
+
+export interface RawResponse {
+  status: number;
+  reason: string;
+  /** The status line's version, e.g. "HTTP/1.1". */
+  version: string;
+  /** Header fields in order, names lower-cased. */
+  fields: [string, string][];
+  body: Uint8Array;
+  /** Convenience: first value of a field (lower-case name), or null. */
+  header(name: string): string | null;
+  text(): string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function bytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** A connection that buffers what it reads, so several responses can be pulled off in order. */
+export class RawClient {
+  readonly conn: Deno.TcpConn;
+  #buf = new Uint8Array(0);
+  #eof = false;
+
+  private constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+  }
+
+  static async connect(port: number, hostname = "127.0.0.1"): Promise<RawClient> {
+    return new RawClient(await Deno.connect({ hostname, port }));
+  }
+
+  async send(data: string | Uint8Array): Promise<void> {
+    const payload = typeof data === "string" ? encoder.encode(data) : data;
+    let offset = 0;
+    while (offset < payload.length) offset += await this.conn.write(payload.subarray(offset));
+  }
+
+  /** Reads more bytes into the buffer; false at EOF or reset. Rejects after `timeoutMs`. */
+  async #fill(timeoutMs: number): Promise<boolean> {
+    if (this.#eof) return false;
+    const chunk = new Uint8Array(64 * 1024);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`read timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      let n: number | null;
+      try {
+        n = await Promise.race([this.conn.read(chunk), timeout]);
+      } catch (error) {
+        if (error instanceof Deno.errors.ConnectionReset) n = null;
+        else throw error;
+      }
+      if (n === null) {
+        this.#eof = true;
+        return false;
+      }
+      const grown = new Uint8Array(this.#buf.length + n);
+      grown.set(this.#buf);
+      grown.set(chunk.subarray(0, n), this.#buf.length);
+      this.#buf = grown;
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Reads one response. For HEAD requests pass `{ head: true }` (no body follows). */
+  async response(options: { head?: boolean; timeoutMs?: number } = {}): Promise<RawResponse> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    for (;;) {
+      const end = indexOf(this.#buf, "\r\n\r\n");
+      if (end >= 0) {
+        const headText = decoder.decode(this.#buf.subarray(0, end));
+        const lines = headText.split("\r\n");
+        const statusLine = lines.shift() ?? "";
+        const match = /^(HTTP\/\d\.\d) (\d{3}) ?(.*)$/.exec(statusLine);
+        if (match === null) throw new Error(`bad status line: ${JSON.stringify(statusLine)}`);
+        const fields = lines.map((line): [string, string] => {
+          const colon = line.indexOf(":");
+          return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
+        });
+        const status = Number(match[2]);
+        const get = (name: string) => fields.find(([n]) => n === name)?.[1] ?? null;
+        this.#buf = this.#buf.subarray(end + 4);
+        let body = new Uint8Array(0);
+        const noBody = options.head || status < 200 || status === 204 || status === 304;
+        if (!noBody) {
+          const length = get("content-length");
+          if (length === null) throw new Error("response without Content-Length");
+          const n = Number(length);
+          while (this.#buf.length < n) {
+            if (!await this.#fill(timeoutMs)) throw new Error("connection closed mid-body");
+          }
+          body = this.#buf.slice(0, n);
+          this.#buf = this.#buf.subarray(n);
+        }
+        return {
+          version: match[1] as string,
+          status,
+          reason: match[3] as string,
+          fields,
+          body,
+          header: get,
+          text: () => decoder.decode(body),
+        };
+      }
+      if (!await this.#fill(timeoutMs)) {
+        throw new Error(
+          `connection closed before a full response (${this.#buf.length} bytes buffered)`,
+        );
+      }
+    }
+  }
+
+  /** True when the server closes the connection (EOF or reset) within `timeoutMs`. */
+  async closed(timeoutMs = 3000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      try {
+        if (!await this.#fill(until - Date.now())) return true;
+      } catch {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  /** Bytes received but not yet consumed by `response()`. */
+  get pending(): number {
+    return this.#buf.length;
+  }
+
+  close(): void {
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Sends `request` on a fresh connection and returns the first response. */
+export async function exchange(
+  port: number,
+  request: string | Uint8Array,
+  options: { head?: boolean; timeoutMs?: number } = {},
+): Promise<RawResponse> {
+  const client = await RawClient.connect(port);
+  try {
+    await client.send(request);
+    return await client.response(options);
+  } finally {
+    client.close();
+  }
+}
+
+function indexOf(haystack: Uint8Array, needle: string): number {
+  const n = encoder.encode(needle);
+  outer: for (let i = 0; i + n.length <= haystack.length; i++) {
+    for (let j = 0; j < n.length; j++) if (haystack[i + j] !== n[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
