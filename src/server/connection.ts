@@ -22,7 +22,7 @@ import { PoolClosedError } from "./pool.ts";
 import type { ServerState } from "./state.ts";
 
 export type ConnState = "new" | "reading" | "active" | "idle" | "closed";
-type DeadlineKind = "head" | "idle" | "body" | "write" | "linger";
+type DeadlineKind = "first" | "head" | "idle" | "body" | "write" | "linger";
 
 /** Bytes asked of the socket per read; a whole head or upload usually arrives in one. */
 const READ_BYTES = 16 * 1024;
@@ -79,7 +79,8 @@ export class Connection {
     try {
       await this.#loop();
     } catch (error) {
-      this.#fate = describeFailure(error, this.#expired);
+      // When we closed the socket ourselves (timeout, shutdown) the fate is already set.
+      if (!this.#closed) this.#fate = describeFailure(error, this.#expired);
     } finally {
       this.#close();
       log.conn.info("conn#{id} closed after {requests} request(s): {fate}", {
@@ -96,6 +97,9 @@ export class Connection {
     const kind = this.#deadlineKind;
     this.#expired = kind;
     this.deadline = 0;
+    this.#fate = kind === "first"
+      ? "closed: no request within the head timeout"
+      : `closed: ${kind} timeout`;
     if (kind === "head" || kind === "body") {
       // RFC 9110 §15.5.9: tell a slow client why, then close; never wait on it.
       const bytes = encodeResponse(
@@ -166,8 +170,9 @@ export class Connection {
           until = this.#headStartedAt + this.#server.config.headTimeoutMs;
           this.#setState("reading");
         } else if (this.#requests === 0) {
-          // A new connection must start its first request as promptly as any head completes.
-          kind = "head";
+          // A new connection must start its first request as promptly as any head completes;
+          // one that never sends a byte is closed silently, like nginx does.
+          kind = "first";
           until = Date.now() + this.#server.config.headTimeoutMs;
         } else {
           kind = "idle";
@@ -196,8 +201,6 @@ export class Connection {
     server.stats.requests++;
     this.#continueSent = false;
     this.#setState("active");
-    const requestLine = `${head.method} ${head.target} HTTP/1.${head.minor}`;
-    log.access.info("conn#{id} {requestLine}", { id: this.id, requestLine });
 
     let keepAlive = head.keepAlive && !server.stopping &&
       this.#requests < server.config.maxRequestsPerConnection;
@@ -264,28 +267,34 @@ export class Connection {
 
   /** The checks that need no worker: method, target form, Host, expectation, path safety. */
   #precheck(head: RequestHead): Exchange {
-    checkMethod(head.method);
-    const target = parseTarget(head.method, head.target);
-    // RFC 9112 §3.2.2: an absolute-form target's authority replaces the Host field.
-    const authority = target.authority ?? head.host;
-    if (authority !== null) {
-      try {
+    let hostNote = "host not checked";
+    try {
+      checkMethod(head.method);
+      const target = parseTarget(head.method, head.target);
+      // RFC 9112 §3.2.2: an absolute-form target's authority replaces the Host field.
+      const authority = target.authority ?? head.host;
+      if (authority === null) {
+        hostNote = "no Host, HTTP/1.0";
+      } else {
+        hostNote = `host ${authority} rejected`;
         checkHost(authority, this.#server.allowedHosts);
-        log.access.debug("conn#{id} host {authority} accepted", { id: this.id, authority });
-      } catch (error) {
-        log.access.info("conn#{id} host rejected ({reason})", {
-          id: this.id,
-          reason: (error as Error).message,
-        });
-        throw error;
+        hostNote = `host ${authority} accepted`;
       }
+      // RFC 9110 §10.1.1: 100-continue is the only expectation defined.
+      if (head.expect !== null && head.expect !== "100-continue") {
+        throw new HttpError(417, "unsupported expectation");
+      }
+      const path = target.rawPath === "*" ? "*" : decodePath(target.rawPath);
+      return { head, path, readBody: () => this.#readBody(head) };
+    } finally {
+      log.access.info("conn#{id} {method} {target} HTTP/1.{minor} ({hostNote})", {
+        id: this.id,
+        method: head.method,
+        target: head.target,
+        minor: head.minor,
+        hostNote,
+      });
     }
-    // RFC 9110 §10.1.1: 100-continue is the only expectation defined.
-    if (head.expect !== null && head.expect !== "100-continue") {
-      throw new HttpError(417, "unsupported expectation");
-    }
-    const path = target.rawPath === "*" ? "*" : decodePath(target.rawPath);
-    return { head, path, readBody: () => this.#readBody(head) };
   }
 
   #asHttpError(error: unknown): HttpError {
