@@ -242,14 +242,16 @@ export class RequestParser {
     const buf = this.#buf;
     const headStart = this.#start;
     const headBytes = headEnd - headStart + this.#skipped;
+    // One decode for the whole head; names and values are then cheap slices of it.
+    const text: HeadText = { text: latin1(buf, headStart, headEnd), base: headStart };
     let lf = buf.indexOf(LF, headStart);
-    const { method, target, minor } = parseRequestLine(buf, headStart, lf - 1);
+    const { method, target, minor } = parseRequestLine(buf, headStart, lf - 1, text);
 
     const fields = new FieldList();
     let lineStart = lf + 1;
     while (lineStart < headEnd - 2) {
       lf = buf.indexOf(LF, lineStart);
-      parseFieldLine(buf, lineStart, lf - 1, fields);
+      parseFieldLine(buf, lineStart, lf - 1, fields, text);
       lineStart = lf + 1;
     }
 
@@ -350,7 +352,7 @@ export class RequestParser {
           if (++this.#trailerLines > this.limits.maxHeaderCount) {
             throw new HttpError(431, "too many trailer fields");
           }
-          parseFieldLine(buf, lineStart, lf - 1, null);
+          parseFieldLine(buf, lineStart, lf - 1, null, null);
           continue;
         }
         default:
@@ -372,25 +374,36 @@ export class RequestParser {
   }
 }
 
+/** The head decoded as ISO-8859-1, and the buffer offset its first character came from. */
+interface HeadText {
+  text: string;
+  base: number;
+}
+
+function slice(head: HeadText, start: number, end: number): string {
+  return head.text.slice(start - head.base, end - head.base);
+}
+
 /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version. `end` is the CR. */
 function parseRequestLine(
   buf: Uint8Array,
   start: number,
   end: number,
+  head: HeadText,
 ): { method: string; target: string; minor: 0 | 1 } {
   let i = start;
   while (i < end && TCHAR[buf[i] as number] === 1) i++;
   if (i === start || i >= end || buf[i] !== SP) {
     throw new HttpError(400, "malformed method in request line");
   }
-  const method = latin1(buf, start, i);
+  const method = slice(head, start, i);
   const targetStart = ++i;
   // request-target is visible US-ASCII (RFC 3986 characters); whitespace ends it.
   while (i < end && buf[i] as number > 0x20 && buf[i] as number < 0x7f) i++;
   if (i === targetStart || i >= end || buf[i] !== SP) {
     throw new HttpError(400, "malformed request target in request line");
   }
-  const target = latin1(buf, targetStart, i);
+  const target = slice(head, targetStart, i);
   const v = i + 1;
   // HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3); case-sensitive.
   const wellFormed = end - v === 8 && buf[v] === 0x48 && buf[v + 1] === 0x54 &&
@@ -416,6 +429,7 @@ function parseFieldLine(
   start: number,
   end: number,
   fields: FieldList | null,
+  head: HeadText | null,
 ): void {
   // RFC 9112 §5.2: obs-fold is rejected; so is whitespace before the first field (§2.2).
   if (buf[start] === SP || buf[start] === HTAB) throw new HttpError(400, "obs-fold or leading WS");
@@ -433,8 +447,8 @@ function parseFieldLine(
       throw new HttpError(400, "invalid character in field value");
     }
   }
-  if (fields !== null) {
-    fields.add(latin1(buf, start, nameEnd).toLowerCase(), latin1(buf, i, valueEnd));
+  if (fields !== null && head !== null) {
+    fields.add(slice(head, start, nameEnd).toLowerCase(), slice(head, i, valueEnd));
   }
 }
 
