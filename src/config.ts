@@ -31,9 +31,13 @@ export interface ServerConfig {
   idleTimeoutMs: number;
   /** A request head must be complete this long after its first byte (Node: 60 s; nginx: 60 s). */
   headTimeoutMs: number;
-  /** A request body must make progress at least this often (nginx client_body_timeout: 60 s). */
+  /**
+   * A whole request body must arrive within this time of its head. Bodies are bounded by
+   * maxBodyBytes (8 KiB), so this is a minimum rate too: a drip-feeding client cannot hold a
+   * worker for long. (nginx's client_body_timeout, 60 s, bounds each read instead.)
+   */
   bodyTimeoutMs: number;
-  /** A response write must make progress at least this often (nginx send_timeout: 60 s). */
+  /** Each response write must make progress within this time (nginx send_timeout: 60 s). */
   writeTimeoutMs: number;
   /** Requests served on one connection before it is closed (nginx keepalive_requests). */
   maxRequestsPerConnection: number;

@@ -38,8 +38,9 @@ export function parseTarget(method: string, target: string): ParsedTarget {
     if (authority === "" || authority.includes("@")) {
       throw new HttpError(400, "invalid authority in absolute-form target");
     }
-    rest = match[2] === "" ? "/" : match[2] as string;
-    if (rest.charCodeAt(0) !== 0x2f) throw new HttpError(400, "absolute-form path not absolute");
+    // path-abempty: an empty path (also before "?query") means "/" (RFC 9110 §4.2.3).
+    rest = match[2] as string;
+    if (rest === "" || rest.charCodeAt(0) === 0x3f) rest = `/${rest}`;
   }
   const q = rest.indexOf("?");
   return q < 0

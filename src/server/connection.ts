@@ -312,16 +312,14 @@ export class Connection {
     }
     const parts: Uint8Array[] = [];
     let total = 0;
+    const until = Date.now() + this.#server.config.bodyTimeoutMs;
     for (;;) {
       const event = this.#parser.next();
       if (event.kind === "end") break;
       if (event.kind === "body") {
         parts.push(event.data.slice());
         total += event.data.length;
-      } else if (
-        event.kind === "need-more" &&
-        !await this.#read("body", Date.now() + this.#server.config.bodyTimeoutMs)
-      ) {
+      } else if (event.kind === "need-more" && !await this.#read("body", until)) {
         throw new PeerGone("closed by peer mid-body");
       }
     }
@@ -337,12 +335,10 @@ export class Connection {
 
   /** Discards the rest of a request body so the next pipelined request parses. */
   async #drainBody(): Promise<void> {
+    const until = Date.now() + this.#server.config.bodyTimeoutMs;
     while (this.#parser.inBody) {
       const event = this.#parser.next();
-      if (
-        event.kind === "need-more" &&
-        !await this.#read("body", Date.now() + this.#server.config.bodyTimeoutMs)
-      ) {
+      if (event.kind === "need-more" && !await this.#read("body", until)) {
         throw new PeerGone("closed by peer mid-body");
       }
     }

@@ -26,7 +26,10 @@ export function bytes(text: string): Uint8Array {
 /** A connection that buffers what it reads, so several responses can be pulled off in order. */
 export class RawClient {
   readonly conn: Deno.TcpConn;
+  /** Unconsumed bytes: a view into #store starting at #offset. */
   #buf = new Uint8Array(0);
+  #store = new Uint8Array(0);
+  #offset = 0;
   #eof = false;
 
   private constructor(conn: Deno.TcpConn) {
@@ -66,14 +69,29 @@ export class RawClient {
         this.#eof = true;
         return false;
       }
-      const grown = new Uint8Array(this.#buf.length + n);
-      grown.set(this.#buf);
-      grown.set(chunk.subarray(0, n), this.#buf.length);
-      this.#buf = grown;
+      this.#append(chunk.subarray(0, n));
       return true;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Appends to the buffer with amortised growth (large downloads stay linear). */
+  #append(data: Uint8Array): void {
+    const length = this.#buf.length + data.length;
+    if (this.#store.length - this.#offset < length) {
+      const store = new Uint8Array(Math.max(length * 2, 64 * 1024));
+      store.set(this.#buf);
+      this.#store = store;
+      this.#offset = 0;
+    }
+    this.#store.set(data, this.#offset + this.#buf.length);
+    this.#buf = this.#store.subarray(this.#offset, this.#offset + length);
+  }
+
+  #consume(n: number): void {
+    this.#offset += n;
+    this.#buf = this.#buf.subarray(n);
   }
 
   /** Reads one response. For HEAD requests pass `{ head: true }` (no body follows). */
@@ -93,7 +111,7 @@ export class RawClient {
         });
         const status = Number(match[2]);
         const get = (name: string) => fields.find(([n]) => n === name)?.[1] ?? null;
-        this.#buf = this.#buf.subarray(end + 4);
+        this.#consume(end + 4);
         let body = new Uint8Array(0);
         const noBody = options.head || status < 200 || status === 204 || status === 304;
         if (!noBody) {
@@ -104,7 +122,7 @@ export class RawClient {
             if (!await this.#fill(timeoutMs)) throw new Error("connection closed mid-body");
           }
           body = this.#buf.slice(0, n);
-          this.#buf = this.#buf.subarray(n);
+          this.#consume(n);
         }
         return {
           version: match[1] as string,
