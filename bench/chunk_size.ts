@@ -35,7 +35,14 @@ for (let round = 0; round < ROUNDS; round++) {
     });
     // curl runs as its own process so the server has the event loop to itself.
     const out = await new Deno.Command("curl", {
-      args: ["-s", "-o", "/dev/null", "-w", "%{speed_download}", `http://127.0.0.1:${server.port}/big.txt`],
+      args: [
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{speed_download}",
+        `http://127.0.0.1:${server.port}/big.txt`,
+      ],
     }).output();
     results.get(size)!.push(Number(new TextDecoder().decode(out.stdout)));
     await server.stop();
@@ -46,7 +53,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const medians = SIZES.map((s) => median(results.get(s)!));
 const best = Math.max(...medians);
 const rows = SIZES.map((s, i) =>
-  `| ${s / 1024} KiB | ${(medians[i]! / 1e9).toFixed(2)} GB/s | ${(medians[i]! / best).toFixed(2)} |`
+  `| ${s / 1024} KiB | ${(medians[i]! / 1e9).toFixed(2)} GB/s | ${
+    (medians[i]! / best).toFixed(2)
+  } |`
 );
 const report = ["| chunk | median throughput | vs best |", "| --- | --- | --- |", ...rows];
 await Deno.stdout.write(new TextEncoder().encode(report.join("\n") + "\n"));
