@@ -37,9 +37,9 @@ async function main(): Promise<number> {
     server = await startServer(cli.config);
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
-    log.server.error("{message}", { message: error.message });
+    // One line, through the log (which owns stderr from here on).
+    log.server.error("cannot start: {message}", { message: error.message });
     await flushLogging();
-    say(Deno.stderr, `denohttpd: ${error.message}`);
     return 1;
   }
 

@@ -103,6 +103,8 @@ export function fsError(error: unknown): HttpError {
     return new HttpError(403, "read not permitted");
   }
   if (error instanceof Deno.errors.IsADirectory) return new HttpError(403, "is a directory");
+  // A symlink loop (ELOOP) is a dead end the client cannot enter, like nginx's 403.
+  if (error instanceof Deno.errors.FilesystemLoop) return new HttpError(403, "symlink loop");
   const detail = error instanceof Error ? error.message : String(error);
   return new HttpError(500, `file system error: ${detail}`);
 }

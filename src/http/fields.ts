@@ -26,11 +26,13 @@ export const FIELD_VALUE_BYTE: Uint8Array = (() => {
 
 /** Decodes bytes as ISO-8859-1, one code unit per byte (field values are octets, RFC 9110 §5.5). */
 export function latin1(buf: Uint8Array, start: number, end: number): string {
-  if (end - start < 4096) {
+  // fromCharCode.apply takes one argument per byte; stay well below engine argument limits.
+  const STEP = 4096;
+  if (end - start <= STEP) {
     return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
   }
   let out = "";
-  for (let i = start; i < end; i += 4096) out += latin1(buf, i, Math.min(end, i + 4096));
+  for (let i = start; i < end; i += STEP) out += latin1(buf, i, Math.min(end, i + STEP));
   return out;
 }
 

@@ -207,13 +207,14 @@ export class RequestParser {
         this.#scanned = lineStart - this.#start;
         return this.#needMoreHead();
       }
-      // RFC 9112 §2.2: a bare LF as line terminator is not accepted here (strict CRLF).
-      if (lf === this.#start || buf[lf - 1] !== CR) throw new HttpError(400, "bare LF in head");
+      // Limits first, so the status does not depend on how the bytes were split into reads.
       if (lf - this.#start + 1 + this.#skipped > limit) {
         throw this.#lineSeen || lineStart > this.#start
           ? new HttpError(431, "request head too large")
           : new HttpError(414, "request line too long");
       }
+      // RFC 9112 §2.2: a bare LF as line terminator is not accepted here (strict CRLF).
+      if (lf === this.#start || buf[lf - 1] !== CR) throw new HttpError(400, "bare LF in head");
       if (lf - 1 === lineStart) {
         // Empty line: the head ends here.
         return this.#completeHead(lf + 1);
@@ -231,6 +232,10 @@ export class RequestParser {
   #needMoreHead(): ParseEvent {
     const pending = this.#end - this.#start + this.#skipped;
     if (pending > this.limits.maxHeadBytes) {
+      // Only empty lines (and a lone CR) so far: the excess is the empty lines, not a target.
+      if (this.#end - this.#start < 2 && this.#skipped > 0) {
+        throw new HttpError(400, "too many empty lines before request");
+      }
       throw this.#lineSeen
         ? new HttpError(431, "request head too large")
         : new HttpError(414, "request line too long");
@@ -456,8 +461,11 @@ function parseFieldLine(
 function parseChunkSizeLine(buf: Uint8Array, start: number, end: number): number {
   let i = start;
   let size = 0;
+  let digits = 0;
   while (i < end && HEX[buf[i] as number] !== -1) {
-    if (i - start >= MAX_CHUNK_SIZE_DIGITS) throw new HttpError(413, "chunk size too large");
+    // Leading zeros are allowed by the grammar; only significant digits can overflow.
+    if (size > 0 || buf[i] !== 0x30) digits++;
+    if (digits > MAX_CHUNK_SIZE_DIGITS) throw new HttpError(413, "chunk size too large");
     size = size * 16 + (HEX[buf[i] as number] as number);
     i++;
   }
@@ -521,7 +529,8 @@ function interpretFields(
       if (!/^[0-9]+$/.test(value)) throw new HttpError(400, "malformed Content-Length");
       if (value !== first) throw new HttpError(400, "conflicting Content-Length fields");
     }
-    if (first.length > 15) throw new HttpError(413, "Content-Length too large");
+    // Leading zeros are allowed by the grammar; only significant digits can overflow.
+    if (first.replace(/^0+/, "").length > 15) throw new HttpError(413, "Content-Length too large");
     contentLength = Number(first);
     if (contentLength > limits.maxBodyBytes) {
       throw new HttpError(413, "body exceeds the body limit");

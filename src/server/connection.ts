@@ -59,6 +59,8 @@ export class Connection {
   #requests = 0;
   #headStartedAt = 0;
   #continueSent = false;
+  #lingering = false;
+  #hostNote = "";
   #closed = false;
   #fate = "closed by peer";
 
@@ -81,6 +83,9 @@ export class Connection {
     } catch (error) {
       // When we closed the socket ourselves (timeout, shutdown) the fate is already set.
       if (!this.#closed) this.#fate = describeFailure(error, this.#expired);
+      if (!(error instanceof PeerGone) && !(error instanceof Deno.errors.ConnectionReset)) {
+        log.server.error("conn#{id} failed: {error}", { id: this.id, error });
+      }
     } finally {
       this.#close();
       log.conn.info("conn#{id} closed after {requests} request(s): {fate}", {
@@ -119,10 +124,10 @@ export class Connection {
     }
   }
 
-  /** Shutdown: closes the connection now if it is between requests. */
+  /** Shutdown: closes the connection now if it is between requests or only lingering. */
   closeIfIdle(): void {
-    if (this.state === "idle" || this.state === "new") {
-      this.#fate = "closed for shutdown";
+    if (this.state === "idle" || this.state === "new" || this.#lingering) {
+      if (!this.#lingering) this.#fate = "closed for shutdown";
       this.#close();
     }
   }
@@ -147,11 +152,7 @@ export class Connection {
       } catch (error) {
         if (!(error instanceof HttpError)) throw error;
         // The head could not be parsed: answer without a request context, then close.
-        log.access.info("conn#{id} rejected request head: {reason}", {
-          id: this.id,
-          reason: error.message,
-        });
-        await this.#sendReply("-", errorReply(error), false);
+        await this.#sendReply(null, errorReply(error), false);
         await this.#linger();
         this.#fate = `closed after ${error.status}`;
         return;
@@ -207,7 +208,19 @@ export class Connection {
     let worker = 0;
     let reply: Reply;
     try {
-      const ex = this.#precheck(head);
+      let ex: Exchange;
+      try {
+        ex = this.#precheck(head);
+      } finally {
+        // Logged on arrival, so a request still in progress (or queued) is visible.
+        log.access.info("conn#{id} {method} {target} HTTP/1.{minor} ({host})", {
+          id: this.id,
+          method: head.method,
+          target: head.target,
+          minor: head.minor,
+          host: this.#hostNote,
+        });
+      }
       const taken = server.pool.acquire();
       if (taken === null) {
         throw new HttpError(503, "request queue full", [
@@ -250,7 +263,9 @@ export class Connection {
       ) {
         keepAlive = false;
       }
-      await this.#sendReply(head.method, reply, keepAlive, worker);
+      // A stop that began while this request was served makes its response the last one.
+      if (server.stopping) keepAlive = false;
+      await this.#sendReply(head, reply, keepAlive, worker);
     } finally {
       if (worker !== 0) server.pool.release(worker);
     }
@@ -267,34 +282,24 @@ export class Connection {
 
   /** The checks that need no worker: method, target form, Host, expectation, path safety. */
   #precheck(head: RequestHead): Exchange {
-    let hostNote = "host not checked";
-    try {
-      checkMethod(head.method);
-      const target = parseTarget(head.method, head.target);
-      // RFC 9112 §3.2.2: an absolute-form target's authority replaces the Host field.
-      const authority = target.authority ?? head.host;
-      if (authority === null) {
-        hostNote = "no Host, HTTP/1.0";
-      } else {
-        hostNote = `host ${authority} rejected`;
-        checkHost(authority, this.#server.allowedHosts);
-        hostNote = `host ${authority} accepted`;
-      }
-      // RFC 9110 §10.1.1: 100-continue is the only expectation defined.
-      if (head.expect !== null && head.expect !== "100-continue") {
-        throw new HttpError(417, "unsupported expectation");
-      }
-      const path = target.rawPath === "*" ? "*" : decodePath(target.rawPath);
-      return { head, path, readBody: () => this.#readBody(head) };
-    } finally {
-      log.access.info("conn#{id} {method} {target} HTTP/1.{minor} ({hostNote})", {
-        id: this.id,
-        method: head.method,
-        target: head.target,
-        minor: head.minor,
-        hostNote,
-      });
+    this.#hostNote = "host not checked";
+    checkMethod(head.method);
+    const target = parseTarget(head.method, head.target);
+    // RFC 9112 §3.2.2: an absolute-form target's authority replaces the Host field.
+    const authority = target.authority ?? head.host;
+    if (authority === null) {
+      this.#hostNote = "no Host, HTTP/1.0";
+    } else {
+      this.#hostNote = `host ${authority} rejected`;
+      checkHost(authority, this.#server.allowedHosts);
+      this.#hostNote = `host ${authority} accepted`;
     }
+    // RFC 9110 §10.1.1: 100-continue is the only expectation defined.
+    if (head.expect !== null && head.expect !== "100-continue") {
+      throw new HttpError(417, "unsupported expectation");
+    }
+    const path = target.rawPath === "*" ? "*" : decodePath(target.rawPath);
+    return { head, path, readBody: () => this.#readBody(head) };
   }
 
   #asHttpError(error: unknown): HttpError {
@@ -344,7 +349,13 @@ export class Connection {
     }
   }
 
-  async #sendReply(method: string, reply: Reply, keepAlive: boolean, worker = 0): Promise<void> {
+  /** Writes `reply` to `request` (null: its head could not be parsed) and logs the exchange. */
+  async #sendReply(
+    request: RequestHead | null,
+    reply: Reply,
+    keepAlive: boolean,
+    worker = 0,
+  ): Promise<void> {
     const head = serializeHead(reply.status, reply.fields, {
       contentLength: reply.length,
       keepAlive: keepAlive ? this.#server.keepAliveValue : null,
@@ -352,7 +363,7 @@ export class Connection {
     const body = reply.body;
     let sent = 0;
     try {
-      if (method === "HEAD" || body === null) {
+      if (request?.method === "HEAD" || body === null) {
         await this.#write(encodeResponse(head, null));
       } else if (body instanceof Uint8Array) {
         await this.#write(encodeResponse(head, body));
@@ -364,14 +375,22 @@ export class Connection {
     } finally {
       if (body !== null && !(body instanceof Uint8Array)) body.close();
     }
-    log.access.info("conn#{id} {status} {reason}, {sent} body bytes, {fate}{note}", {
-      id: this.id,
-      status: reply.status,
-      reason: statusText(reply.status),
-      sent,
-      fate: keepAlive ? "keep-alive" : "close",
-      note: reply.note === undefined ? "" : ` (${reply.note})`,
-    });
+    // One access line per exchange, like nginx's access log.
+    log.access.info(
+      "conn#{id} {request} ({host}) -> {status} {reason}, {sent} body bytes, {fate}{note}",
+      {
+        id: this.id,
+        request: request === null
+          ? "unparsable request head"
+          : `${request.method} ${request.target} HTTP/1.${request.minor}`,
+        host: request === null ? "host not checked" : this.#hostNote,
+        status: reply.status,
+        reason: statusText(reply.status),
+        sent,
+        fate: keepAlive ? "keep-alive" : "close",
+        note: reply.note === undefined ? "" : ` (${reply.note})`,
+      },
+    );
   }
 
   /** Sends exactly `length` bytes of `file` in worker-sized chunks; memory stays flat. */
@@ -425,6 +444,7 @@ export class Connection {
   /** Half-closes and briefly discards input so an error response is not lost to a TCP reset. */
   async #linger(): Promise<void> {
     if (this.#closed) return;
+    this.#lingering = true;
     try {
       await (this.#conn as Deno.TcpConn).closeWrite();
       const until = Date.now() + LINGER_MS;
