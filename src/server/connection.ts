@@ -12,7 +12,7 @@
 
 import { type ParseEvent, type RequestHead, RequestParser } from "../http/parser.ts";
 import { checkHost } from "../http/host.ts";
-import { CONTINUE_BYTES, encodeResponse, errorBody, serializeHead } from "../http/response.ts";
+import { CONTINUE_BYTES, encodeResponse, serializeHead } from "../http/response.ts";
 import { HttpError, statusText } from "../http/status.ts";
 import { decodePath, parseTarget } from "../http/target.ts";
 import { errorReply, type Exchange, type Reply } from "../handlers/reply.ts";
@@ -107,12 +107,10 @@ export class Connection {
       : `closed: ${kind} timeout`;
     if (kind === "head" || kind === "body") {
       // RFC 9110 §15.5.9: tell a slow client why, then close; never wait on it.
+      const reply = errorReply(new HttpError(408, `${kind} too slow`));
       const bytes = encodeResponse(
-        serializeHead(408, [["Content-Type", "text/plain; charset=utf-8"]], {
-          contentLength: errorBody(408).length,
-          keepAlive: null,
-        }),
-        errorBody(408),
+        serializeHead(reply.status, reply.fields, { contentLength: reply.length, keepAlive: null }),
+        reply.body as Uint8Array,
       );
       log.access.info("conn#{id} 408 Request Timeout ({kind} too slow), close", {
         id: this.id,

@@ -4,35 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT_DIR } from "../helpers/server.ts";
-
-const RUN_TIMEOUT_MS = 10_000;
-
-/**
- * `runCli` from the helpers, with a deadline: an argument that is wrongly accepted would start
- * a server that never exits, and the test must fail rather than hang.
- */
-async function runCliBounded(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read=resources",
-      "--allow-write=resources/uploads",
-      "main.ts",
-      ...args,
-    ],
-    cwd: PROJECT_DIR,
-    stdin: "null",
-    signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    out: decoder.decode(output.stdout),
-    err: decoder.decode(output.stderr),
-  };
-}
+import { runCli } from "../helpers/server.ts";
 
 /** A log line: RFC 3339 timestamp first. */
 const LOG_LINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}) /;
@@ -53,7 +25,7 @@ const BAD_ARGUMENTS: { name: string; args: string[]; mentions: RegExp }[] = [
 
 for (const c of BAD_ARGUMENTS) {
   Deno.test(`main.ts ${c.args.join(" ")} (${c.name}) exits 2 with a one-line error`, async () => {
-    const { code, out, err } = await runCliBounded(c.args);
+    const { code, out, err } = await runCli(c.args);
     assert.equal(code, 2, `exit status ${code}; stderr: ${err}`);
     assert.equal(out, "", "bad arguments wrote to stdout");
     assert.ok(err.endsWith("\n"), "stderr does not end with a newline");
@@ -66,7 +38,7 @@ for (const c of BAD_ARGUMENTS) {
 
 Deno.test("main.ts --help exits 0 with usage on stdout", async () => {
   for (const flag of ["--help", "-h"]) {
-    const { code, out, err } = await runCliBounded([flag]);
+    const { code, out, err } = await runCli([flag]);
     assert.equal(code, 0, `${flag}: exit status ${code}`);
     assert.equal(err, "", `${flag}: wrote to stderr`);
     assert.match(out, /usage/i);
@@ -98,7 +70,7 @@ Deno.test("main.ts on a port already in use exits non-zero with a one-line messa
   const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const port = (blocker.addr as Deno.NetAddr).port;
-    assertStartupFailure(await runCliBounded([String(port)]), new RegExp(`${port}.*in use`, "i"));
+    assertStartupFailure(await runCli([String(port)]), new RegExp(`${port}.*in use`, "i"));
   } finally {
     blocker.close();
   }
@@ -106,7 +78,7 @@ Deno.test("main.ts on a port already in use exits non-zero with a one-line messa
 
 Deno.test("main.ts --root of a missing folder exits non-zero with a one-line message", async () => {
   assertStartupFailure(
-    await runCliBounded(["0", "--root", "resources/no-such-folder"]),
+    await runCli(["0", "--root", "resources/no-such-folder"]),
     /no-such-folder/,
   );
 });

@@ -80,8 +80,15 @@ export async function spawnServer(
   }
 }
 
-/** Runs main.ts with `args` to completion (for CLI tests); returns code, stdout and stderr. */
-export async function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+/**
+ * Runs main.ts with `args` to completion (for CLI tests); returns code, stdout and stderr.
+ * Bounded by `timeoutMs`: an argument wrongly accepted would start a server that never exits,
+ * and the test must fail rather than hang.
+ */
+export async function runCli(
+  args: string[],
+  timeoutMs = 10_000,
+): Promise<{ code: number; out: string; err: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -93,6 +100,7 @@ export async function runCli(args: string[]): Promise<{ code: number; out: strin
     ],
     cwd: PROJECT_DIR,
     stdin: "null",
+    signal: AbortSignal.timeout(timeoutMs),
   }).output();
   const decoder = new TextDecoder();
   return {
