@@ -52,6 +52,10 @@ const LF = 0x0a;
 const SP = 0x20;
 const HTAB = 0x09;
 const COLON = 0x3a;
+const SEMICOLON = 0x3b;
+const EQUALS = 0x3d;
+const DQUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 const NEED_MORE: ParseEvent = { kind: "need-more" };
 const END: ParseEvent = { kind: "end" };
@@ -202,8 +206,8 @@ export class RequestParser {
     let lineStart = pos;
     // Walk line ends. Only complete lines are examined, so a partial head costs O(new bytes).
     for (;;) {
-      const lf = buf.indexOf(LF, pos);
-      if (lf < 0 || lf >= this.#end) {
+      const lf = findLF(buf, pos, this.#end);
+      if (lf < 0) {
         this.#scanned = lineStart - this.#start;
         return this.#needMoreHead();
       }
@@ -249,13 +253,13 @@ export class RequestParser {
     const headBytes = headEnd - headStart + this.#skipped;
     // One decode for the whole head; names and values are then cheap slices of it.
     const text: HeadText = { text: latin1(buf, headStart, headEnd), base: headStart };
-    let lf = buf.indexOf(LF, headStart);
+    let lf = findLF(buf, headStart, headEnd);
     const { method, target, minor } = parseRequestLine(buf, headStart, lf - 1, text);
 
     const fields = new FieldList();
     let lineStart = lf + 1;
     while (lineStart < headEnd - 2) {
-      lf = buf.indexOf(LF, lineStart);
+      lf = findLF(buf, lineStart, headEnd);
       parseFieldLine(buf, lineStart, lf - 1, fields, text);
       lineStart = lf + 1;
     }
@@ -368,8 +372,8 @@ export class RequestParser {
 
   /** Index of the LF ending the line at #start (CR required before it), or -1 for need-more. */
   #findLine(maxBytes: number, tooLong: string, tooLongStatus = 400): number {
-    const lf = this.#buf.indexOf(LF, this.#start);
-    if (lf < 0 || lf >= this.#end) {
+    const lf = findLF(this.#buf, this.#start, this.#end);
+    if (lf < 0) {
       if (this.#end - this.#start > maxBytes) throw new HttpError(tooLongStatus, tooLong);
       return -1;
     }
@@ -377,6 +381,15 @@ export class RequestParser {
     if (lf === this.#start || this.#buf[lf - 1] !== CR) throw new HttpError(400, "bare LF");
     return lf;
   }
+}
+
+/**
+ * Index of the first LF in buf[from, to), or -1. A plain loop: TypedArray indexOf would search
+ * past `to` into stale buffer space, and its runtime call costs more than a short line.
+ */
+function findLF(buf: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (buf[i] === LF) return i;
+  return -1;
 }
 
 /** The head decoded as ISO-8859-1, and the buffer offset its first character came from. */
@@ -470,19 +483,74 @@ function parseChunkSizeLine(buf: Uint8Array, start: number, end: number): number
     i++;
   }
   if (i === start) throw new HttpError(400, "missing chunk size");
-  if (i < end) {
-    // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ); ignored.
-    let j = i;
-    while (j < end && (buf[j] === SP || buf[j] === HTAB)) j++;
-    if (buf[j] !== 0x3b) throw new HttpError(400, "malformed chunk size");
-    for (; j < end; j++) {
-      if (FIELD_VALUE_BYTE[buf[j] as number] !== 1) {
-        throw new HttpError(400, "invalid character in chunk extension");
-      }
-    }
-  }
+  if (i < end) checkChunkExtensions(buf, i, end);
   return size;
 }
+
+/**
+ * RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ),
+ * where a name is a token and a value a token or quoted-string (RFC 9110 §5.6.2, §5.6.4).
+ * Extensions are validated, then ignored: one that breaks the grammar is a 400, as in llhttp.
+ */
+function checkChunkExtensions(buf: Uint8Array, start: number, end: number): void {
+  let i = start;
+  while (i < end) {
+    i = skipBws(buf, i, end);
+    if (i === end) throw new HttpError(400, "whitespace at the end of a chunk size line");
+    if (buf[i] !== SEMICOLON) throw new HttpError(400, "malformed chunk size");
+    i = skipBws(buf, i + 1, end);
+    const nameStart = i;
+    while (i < end && TCHAR[buf[i] as number] === 1) i++;
+    if (i === nameStart) throw new HttpError(400, "chunk extension without a name");
+    const afterName = skipBws(buf, i, end);
+    if (afterName === end || buf[afterName] !== EQUALS) continue;
+    i = skipBws(buf, afterName + 1, end);
+    if (buf[i] === DQUOTE) {
+      i = skipQuotedString(buf, i, end);
+    } else {
+      const valueStart = i;
+      while (i < end && TCHAR[buf[i] as number] === 1) i++;
+      if (i === valueStart) throw new HttpError(400, "malformed chunk extension value");
+    }
+  }
+}
+
+function skipBws(buf: Uint8Array, i: number, end: number): number {
+  while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
+  return i;
+}
+
+/** RFC 9110 §5.6.4: quoted-string from the DQUOTE at `i`; returns the index after the closing one. */
+function skipQuotedString(buf: Uint8Array, i: number, end: number): number {
+  for (i++; i < end; i++) {
+    const c = buf[i] as number;
+    if (c === DQUOTE) return i + 1;
+    if (c === BACKSLASH) {
+      // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+      i++;
+      if (i >= end || FIELD_VALUE_BYTE[buf[i] as number] !== 1) {
+        throw new HttpError(400, "malformed quoted-pair in chunk extension");
+      }
+    } else if (FIELD_VALUE_BYTE[c] !== 1 || c === 0x7f) {
+      // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+      throw new HttpError(400, "invalid character in chunk extension");
+    }
+  }
+  throw new HttpError(400, "unterminated quoted string in chunk extension");
+}
+
+/**
+ * One transfer-coding (RFC 9112 §7): token *( OWS ";" OWS transfer-parameter ). A name that is
+ * not a token is a 400; parameters are only noted, since no coding served here takes any.
+ */
+function parseCoding(element: string): { name: string; hasParameters: boolean } {
+  const semi = element.indexOf(";");
+  const name = (semi < 0 ? element : element.slice(0, semi)).trim();
+  if (name === "" || !TOKEN.test(name)) throw new HttpError(400, "malformed transfer coding");
+  return { name, hasParameters: semi >= 0 };
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/i;
 
 /** Applies the message-framing and connection rules of RFC 9112 §6 and §9 to the fields. */
 function interpretFields(
@@ -507,17 +575,22 @@ function interpretFields(
     // smuggling vector (§6.3 item 3), so both are refused rather than one being ignored.
     if (minor === 0) throw new HttpError(400, "Transfer-Encoding in an HTTP/1.0 request");
     if (lengths.length > 0) throw new HttpError(400, "both Transfer-Encoding and Content-Length");
-    const codings = fields.tokens("transfer-encoding").map((c) => c.split(";")[0]!.trim());
-    if (codings.some((c) => !KNOWN_CODINGS.has(c))) {
+    const codings = fields.tokens("transfer-encoding").map(parseCoding);
+    // RFC 9112 §6.3 item 4: chunked anywhere but last leaves the length undeterminable: 400,
+    // checked first because it is the request-smuggling case. §7: chunked is applied once.
+    const firstChunked = codings.findIndex((c) => c.name === "chunked");
+    if (firstChunked >= 0 && firstChunked !== codings.length - 1) {
+      throw new HttpError(400, "chunked is not the final transfer coding, or applied twice");
+    }
+    // RFC 9112 §7.1: chunked defines no parameters.
+    if (firstChunked >= 0 && codings[firstChunked]!.hasParameters) {
+      throw new HttpError(400, "parameters on the chunked transfer coding");
+    }
+    // RFC 9112 §6.1: an unknown transfer coding is a 501.
+    if (codings.some((c) => !KNOWN_CODINGS.has(c.name))) {
       throw new HttpError(501, "unknown transfer coding");
     }
-    // RFC 9112 §6.3: chunked must be the final coding, applied once (§7).
-    if (codings.length === 0 || codings[codings.length - 1] !== "chunked") {
-      throw new HttpError(400, "chunked is not the final transfer coding");
-    }
-    if (codings.indexOf("chunked") !== codings.length - 1) {
-      throw new HttpError(400, "chunked applied more than once");
-    }
+    if (firstChunked < 0) throw new HttpError(400, "chunked is not the final transfer coding");
     if (codings.length > 1) throw new HttpError(501, "transfer coding not implemented");
     chunked = true;
     contentLength = -1;

@@ -958,6 +958,26 @@ export const REQUEST_VECTORS: readonly RequestVector[] = [
     expect: { error: 400 },
   },
   {
+    name: "Transfer-Encoding chunked with an empty parameter (RFC 9112 §7)",
+    input: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;\r\n\r\n0\r\n\r\n",
+    expect: { error: 400 },
+  },
+  {
+    name: "Transfer-Encoding chunked with a parameter (chunked defines none)",
+    input: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;foo=bar\r\n\r\n0\r\n\r\n",
+    expect: { error: 400 },
+  },
+  {
+    name: "Transfer-Encoding chunked then identity: chunked not final (RFC 9112 §6.3)",
+    input: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+    expect: { error: 400 },
+  },
+  {
+    name: "Transfer-Encoding coding name that is not a token",
+    input: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chun"ked"\r\n\r\n0\r\n\r\n',
+    expect: { error: 400 },
+  },
+  {
     name: "chunk size negative",
     input: CHUNKED_HEAD + "-5\r\nhello\r\n0\r\n\r\n",
     expect: { error: 400 },
@@ -976,6 +996,58 @@ export const REQUEST_VECTORS: readonly RequestVector[] = [
     name: "control character in chunk extension",
     input: CHUNKED_HEAD + "5;a=\x01\r\nhello\r\n0\r\n\r\n",
     expect: { error: 400 },
+  },
+  {
+    name: "chunk extension with no name (RFC 9112 §7.1.1)",
+    input: CHUNKED_HEAD + "5;\r\nhello\r\n0\r\n\r\n",
+    expect: { error: 400 },
+  },
+  {
+    name: "chunk extension name with a space",
+    input: CHUNKED_HEAD + "5;a b\r\nhello\r\n0\r\n\r\n",
+    expect: { error: 400 },
+  },
+  {
+    name: "chunk extension value without a name",
+    input: CHUNKED_HEAD + "5;=v\r\nhello\r\n0\r\n\r\n",
+    expect: { error: 400 },
+  },
+  {
+    name: "chunk extension value with a space",
+    input: CHUNKED_HEAD + "5;a=b c\r\nhello\r\n0\r\n\r\n",
+    expect: { error: 400 },
+  },
+  {
+    name: "chunk extension with an unterminated quoted value",
+    input: CHUNKED_HEAD + '5;a="x\r\nhello\r\n0\r\n\r\n',
+    expect: { error: 400 },
+  },
+  {
+    name: "chunk extension name that is not a token",
+    input: CHUNKED_HEAD + "5;@\r\nhello\r\n0\r\n\r\n",
+    expect: { error: 400 },
+  },
+  {
+    name: "chunk extension with an empty value",
+    input: CHUNKED_HEAD + "5;a=\r\nhello\r\n0\r\n\r\n",
+    expect: { error: 400 },
+  },
+  {
+    name: "chunk size line ending in whitespace",
+    input: CHUNKED_HEAD + "5;a \r\nhello\r\n0\r\n\r\n",
+    expect: { error: 400 },
+  },
+  {
+    name: "chunk extension with DEL in a quoted value",
+    input: CHUNKED_HEAD + '5;a="\x7f"\r\nhello\r\n0\r\n\r\n',
+    expect: { error: 400 },
+  },
+  {
+    name: "chunk extensions with BWS, quoted-pairs and obs-text",
+    input: CHUNKED_HEAD + '5 ;\ta = "x\\"y\xe9" ;b=tok\r\nhello\r\n0\r\n\r\n',
+    expect: {
+      requests: [{ method: "POST", target: "/upload", minor: 1, body: "hello", chunked: true }],
+    },
   },
   {
     name: "chunk data not followed by CRLF",
