@@ -43,6 +43,8 @@ export interface ServerConfig {
   maxRequestsPerConnection: number;
   /** Bytes read from a file per chunk when streaming; measured, see README "Benchmarks". */
   fileChunkBytes: number;
+  /** Memory for small files kept ready to send (each revalidated by a stat per request). */
+  fileCacheBytes: number;
   /** On SIGINT/SIGTERM, requests in flight get this long to finish. */
   shutdownGraceMs: number;
   /** How often the worker snapshot is logged; 0 turns it off. */
@@ -73,6 +75,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   maxRequestsPerConnection: 100,
   // 8 KiB reads stream at ~0.15 GB/s in Deno, 1 MiB at ~2 GB/s; 10 workers x 1 MiB stays flat.
   fileChunkBytes: 1 << 20,
+  // Holds every file up to 64 KiB of a small site; an async open+read+close per request costs
+  // more than the whole rest of the request (README "Benchmarks").
+  fileCacheBytes: 16 << 20,
   shutdownGraceMs: 10_000,
   snapshotIntervalMs: 60_000,
   logLevel: "info",

@@ -26,6 +26,13 @@ export const log = {
   pool: getLogger(["denohttpd", "pool"]),
 };
 
+/** `text` as a literal LogTape message: braces (e.g. in a request target) are not placeholders. */
+export function plain(text: string): string {
+  return text.includes("{") || text.includes("}")
+    ? text.replaceAll("{", "{{").replaceAll("}", "}}")
+    : text;
+}
+
 export async function setupLogging(level: LogLevelName): Promise<void> {
   await configure({
     sinks: {

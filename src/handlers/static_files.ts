@@ -1,23 +1,36 @@
 /**
- * GET/HEAD of files under the root: resolve, confine, type, and hand the connection a body.
+ * GET/HEAD of files under the root: resolve, confine, type, validate, select a range, and hand
+ * the connection a body.
  *
  * Invariants:
  * - The file opened is the fully resolved real path, and it lies inside the root's real path;
  *   so a symlink cannot lead out, and the permission sandbox checks the final target too.
- * - Files up to SMALL_FILE_BYTES are read whole (one write with the head); larger ones are
- *   returned open for the connection to stream in bounded chunks.
+ * - Files up to SMALL_FILE_BYTES are read whole, kept in the file cache, and sent in one write
+ *   with the head; larger ones are returned open for the connection to stream in bounded chunks.
+ * - HEAD gets exactly the status and fields GET would get (preconditions and Range included);
+ *   the connection leaves out the body.
  */
 
 import { HttpError } from "../http/status.ts";
+import type { Field } from "../http/response.ts";
+import {
+  evaluatePreconditions,
+  evaluateRange,
+  fileValidators,
+  ifRangeHolds,
+  type Validators,
+} from "../http/validators.ts";
+import { type FileCache, identityOf, sameIdentity } from "./file_cache.ts";
 import { contentDisposition, mediaRule } from "./mime.ts";
 import type { Exchange, Reply } from "./reply.ts";
 
-/** Up to this size a file goes out in the same write as its head. */
+/** Up to this size a file is cached and goes out in the same write as its head. */
 export const SMALL_FILE_BYTES = 64 * 1024;
 
 export interface StaticRoot {
   /** The root's real path (symlinks resolved, absolute, no trailing slash). */
   real: string;
+  cache: FileCache;
 }
 
 /** Resolves `path` inside the root: 404 when missing, 403 when outside or not permitted. */
@@ -36,18 +49,13 @@ export async function resolveInRoot(root: StaticRoot, path: string): Promise<str
 
 export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply> {
   const path = ex.path === "/" ? "/index.html" : ex.path;
+  const hit = root.cache.fresh(path, root.real + path);
+  if (hit !== null) return replyFromBytes(ex, hit.fields, hit.validators, hit.bytes);
+
   const real = await resolveInRoot(root, path);
   const name = path.slice(path.lastIndexOf("/") + 1);
   const rule = mediaRule(name);
   if (rule === null) throw new HttpError(415, "file type not served");
-
-  const fields: [string, string][] = [["Content-Type", rule.contentType]];
-  if (rule.download) fields.push(["Content-Disposition", contentDisposition(name)]);
-
-  if (ex.head.method === "HEAD") {
-    const info = await statOrThrow(real);
-    return { status: 200, fields, length: info.size, body: null };
-  }
 
   let file: Deno.FsFile;
   try {
@@ -55,31 +63,89 @@ export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply
   } catch (error) {
     throw fsError(error);
   }
+  let handedOver = false;
   try {
     const info = await file.stat();
     if (!info.isFile) throw new HttpError(403, "not a regular file");
-    if (info.size > SMALL_FILE_BYTES) {
-      const reply: Reply = { status: 200, fields, length: info.size, body: file };
-      return reply;
+    const identity = identityOf(info);
+    const validators = fileValidators(info.size, identity.mtimeMs);
+    const fields: Field[] = [["Content-Type", rule.contentType]];
+    if (rule.download) fields.push(["Content-Disposition", contentDisposition(name)]);
+    fields.push(
+      ["Last-Modified", validators.lastModified],
+      ["ETag", validators.etag],
+      ["Accept-Ranges", "bytes"],
+    );
+
+    if (info.size <= SMALL_FILE_BYTES) {
+      const bytes = await readExactly(file, info.size);
+      // Cached only when nothing changed while it was read; otherwise served once as read.
+      if (bytes.length === info.size && sameIdentity(identity, identityOf(await file.stat()))) {
+        root.cache.put(path, { identity, validators, fields, bytes });
+      }
+      return replyFromBytes(ex, fields, validators, bytes);
     }
-    const bytes = await readExactly(file, info.size);
-    file.close();
-    return { status: 200, fields, length: bytes.length, body: bytes };
+
+    const { reply, start } = select(ex, fields, validators, info.size);
+    if (reply.status !== 200 && reply.status !== 206) return reply;
+    if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+    handedOver = true;
+    return { ...reply, body: file };
   } catch (error) {
-    file.close();
     throw error instanceof HttpError ? error : fsError(error);
+  } finally {
+    if (!handedOver) file.close();
   }
 }
 
-async function statOrThrow(real: string): Promise<Deno.FileInfo> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(real);
-  } catch (error) {
-    throw fsError(error);
+/** A file reply whose content comes from memory: the selected span of `bytes`. */
+function replyFromBytes(ex: Exchange, fields: Field[], v: Validators, bytes: Uint8Array): Reply {
+  const { reply, start } = select(ex, fields, v, bytes.length);
+  if (reply.status === 200) reply.body = bytes;
+  else if (reply.status === 206) reply.body = bytes.subarray(start, start + reply.length);
+  return reply;
+}
+
+/**
+ * The response to GET/HEAD of a representation of `size` bytes, after RFC 9110 §13.2.2:
+ * preconditions first (412, 304), then Range (§14.2: 206, 416) unless If-Range says the
+ * client's copy is stale. For 200 and 206 the caller supplies the body: `reply.length` bytes
+ * from offset `start`.
+ */
+function select(
+  ex: Exchange,
+  fields: Field[],
+  v: Validators,
+  size: number,
+): { reply: Reply; start: number } {
+  const { head } = ex;
+  const precondition = evaluatePreconditions(head.fields, v);
+  if (precondition === "failed") throw new HttpError(412, "precondition failed");
+  if (precondition === "not-modified") {
+    // §15.4.5: a 304 repeats the validator a 200 would carry, and has no content.
+    return { reply: { status: 304, fields: [["ETag", v.etag]], length: 0, body: null }, start: 0 };
   }
-  if (!info.isFile) throw new HttpError(403, "not a regular file");
-  return info;
+  const range = ifRangeHolds(head.fields, v)
+    ? evaluateRange(head.fields, size)
+    : { kind: "full" as const };
+  if (range.kind === "unsatisfiable") {
+    throw new HttpError(416, "range not satisfiable", [
+      ["Content-Range", `bytes */${size}`],
+      ["Last-Modified", v.lastModified],
+      ["ETag", v.etag],
+    ]);
+  }
+  if (range.kind === "full") {
+    return { reply: { status: 200, fields, length: size, body: null }, start: 0 };
+  }
+  const { start, end } = range;
+  const reply: Reply = {
+    status: 206,
+    fields: [...fields, ["Content-Range", `bytes ${start}-${end}/${size}`]],
+    length: end - start + 1,
+    body: null,
+  };
+  return { reply, start };
 }
 
 /** Reads up to `size` bytes (fewer if the file shrank meanwhile). */

@@ -1,8 +1,9 @@
 /**
  * Serialising response heads (RFC 9112 §4, §6) and the short bodies of error responses.
  *
- * Invariant: every response carries Date, Server, Content-Length and Connection; a persistent
- * one also carries Keep-Alive. Handler-supplied fields never repeat those four.
+ * Invariant: every response carries Date, Server and Connection, and Content-Length unless its
+ * status forbids a body (1xx, 204, 304); a persistent one also carries Keep-Alive. Handler-supplied
+ * fields never repeat those.
  */
 
 import { SERVER_NAME, SERVER_VERSION } from "../config.ts";
@@ -28,8 +29,10 @@ export function serializeHead(
 ): string {
   let head = `HTTP/1.1 ${status} ${statusText(status)}\r\nDate: ${httpDate()}${SERVER_LINE}`;
   for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
-  // 1xx and 204 carry no Content-Length (RFC 9110 §8.6); no such reply reaches here with a body.
-  if (status >= 200 && status !== 204) head += `Content-Length: ${options.contentLength}\r\n`;
+  // 1xx, 204 and 304 have no content (RFC 9110 §6.4.1); Content-Length is omitted (§8.6).
+  if (status >= 200 && status !== 204 && status !== 304) {
+    head += `Content-Length: ${options.contentLength}\r\n`;
+  }
   head += options.keepAlive === null
     ? "Connection: close\r\n\r\n"
     : `Connection: keep-alive\r\nKeep-Alive: ${options.keepAlive}\r\n\r\n`;

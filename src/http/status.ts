@@ -10,15 +10,19 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   200: "OK", // RFC 9110 §15.3.1
   201: "Created", // RFC 9110 §15.3.2
   204: "No Content", // RFC 9110 §15.3.5
+  206: "Partial Content", // RFC 9110 §15.3.7
+  304: "Not Modified", // RFC 9110 §15.4.5
   400: "Bad Request", // RFC 9110 §15.5.1
   403: "Forbidden", // RFC 9110 §15.5.4
   404: "Not Found", // RFC 9110 §15.5.5
   405: "Method Not Allowed", // RFC 9110 §15.5.6
   408: "Request Timeout", // RFC 9110 §15.5.9
   411: "Length Required", // RFC 9110 §15.5.12
+  412: "Precondition Failed", // RFC 9110 §15.5.13
   413: "Content Too Large", // RFC 9110 §15.5.14
   414: "URI Too Long", // RFC 9110 §15.5.15
   415: "Unsupported Media Type", // RFC 9110 §15.5.16
+  416: "Range Not Satisfiable", // RFC 9110 §15.5.17
   417: "Expectation Failed", // RFC 9110 §15.5.18
   431: "Request Header Fields Too Large", // RFC 6585 §5
   500: "Internal Server Error", // RFC 9110 §15.6.1

@@ -17,7 +17,7 @@ import { HttpError, statusText } from "../http/status.ts";
 import { decodePath, parseTarget } from "../http/target.ts";
 import { errorReply, type Exchange, type Reply } from "../handlers/reply.ts";
 import { checkMethod, route } from "../handlers/router.ts";
-import { log } from "../log.ts";
+import { log, plain } from "../log.ts";
 import { PoolClosedError } from "./pool.ts";
 import type { ServerState } from "./state.ts";
 
@@ -210,14 +210,14 @@ export class Connection {
       try {
         ex = this.#precheck(head);
       } finally {
-        // Logged on arrival, so a request still in progress (or queued) is visible.
-        log.access.info("conn#{id} {method} {target} HTTP/1.{minor} ({host})", {
-          id: this.id,
-          method: head.method,
-          target: head.target,
-          minor: head.minor,
-          host: this.#hostNote,
-        });
+        // On arrival, so a request in progress or queued is visible when debugging.
+        if (log.access.isEnabledFor("debug")) {
+          log.access.debug(
+            plain(
+              `conn#${this.id} ${head.method} ${head.target} HTTP/1.${head.minor} (${this.#hostNote})`,
+            ),
+          );
+        }
       }
       const taken = server.pool.acquire();
       if (taken === null) {
@@ -273,7 +273,15 @@ export class Connection {
       if (reply.status >= 400 || this.#parser.buffered > 0) await this.#linger();
       return false;
     }
-    await this.#drainBody();
+    try {
+      await this.#drainBody();
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      // The response is already out; bad framing in the unread body can only end the connection.
+      this.#fate = `closed: ${error.message} in the unread body (${error.status})`;
+      await this.#linger();
+      return false;
+    }
     this.#fate = "closed by peer";
     return true;
   }
@@ -373,22 +381,17 @@ export class Connection {
     } finally {
       if (body !== null && !(body instanceof Uint8Array)) body.close();
     }
-    // One access line per exchange, like nginx's access log.
-    log.access.info(
-      "conn#{id} {request} ({host}) -> {status} {reason}, {sent} body bytes, {fate}{note}",
-      {
-        id: this.id,
-        request: request === null
-          ? "unparsable request head"
-          : `${request.method} ${request.target} HTTP/1.${request.minor}`,
-        host: request === null ? "host not checked" : this.#hostNote,
-        status: reply.status,
-        reason: statusText(reply.status),
-        sent,
-        fate: keepAlive ? "keep-alive" : "close",
-        note: reply.note === undefined ? "" : ` (${reply.note})`,
-      },
-    );
+    // One access line per exchange, like nginx's access log; a pre-formatted line costs a
+    // fraction of a structured record (README "Benchmarks").
+    const what = request === null
+      ? "unparsable request head (host not checked)"
+      : `${request.method} ${request.target} HTTP/1.${request.minor} (${this.#hostNote})`;
+    const note = reply.note === undefined ? "" : ` (${reply.note})`;
+    log.access.info(plain(
+      `conn#${this.id} ${what} -> ${reply.status} ${
+        statusText(reply.status)
+      }, ${sent} body bytes, ${keepAlive ? "keep-alive" : "close"}${note}`,
+    ));
   }
 
   /** Sends exactly `length` bytes of `file` in worker-sized chunks; memory stays flat. */

@@ -10,6 +10,7 @@
 
 import type { ServerConfig } from "../config.ts";
 import { allowedHosts } from "../http/host.ts";
+import { FileCache } from "../handlers/file_cache.ts";
 import { cleanLeftovers } from "../handlers/upload.ts";
 import { log } from "../log.ts";
 import { Connection } from "./connection.ts";
@@ -71,7 +72,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const pool = new WorkerPool(config.poolSize, config.queueLimit);
   const state = new ServerState(config, {
     pool,
-    site: { root: { real: rootReal }, uploadsDir },
+    site: { root: { real: rootReal, cache: new FileCache(config.fileCacheBytes) }, uploadsDir },
     allowedHosts: allowedHosts(config.host, addr.port),
   });
 

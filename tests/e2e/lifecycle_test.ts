@@ -160,7 +160,8 @@ Deno.test({
     let server: SpawnedServer | null = null;
     const clients: RawClient[] = [];
     try {
-      server = await spawnServer(["0"], { root: root.path });
+      // Debug level logs each request on arrival, before its response.
+      server = await spawnServer(["0", "--log-level", "debug"], { root: root.path });
       const { port } = server;
       const idle = await RawClient.connect(port);
       const uploader = await RawClient.connect(port);
@@ -247,7 +248,8 @@ Deno.test({
     let server: SpawnedServer | null = null;
     let conn: Deno.TcpConn | null = null;
     try {
-      server = await spawnServer(["0"], { root: root.path });
+      // Debug level logs each request on arrival, before its response.
+      server = await spawnServer(["0", "--log-level", "debug"], { root: root.path });
       const { port } = server;
       conn = await Deno.connect({ hostname: "127.0.0.1", port });
       const request = `GET /big.png HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;

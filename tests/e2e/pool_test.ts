@@ -138,7 +138,10 @@ Deno.test({
     let server: SpawnedServer | null = null;
     const clients: RawClient[] = [];
     try {
-      server = await spawnServer(["0", "--pool", "1", "--queue", "1"], { root: root.path });
+      // Debug level logs each request on arrival, before its response.
+      server = await spawnServer(["0", "--pool", "1", "--queue", "1", "--log-level", "debug"], {
+        root: root.path,
+      });
       const { port } = server;
       const log = server.log;
       const [holder, queued, refused] = await Promise.all(
