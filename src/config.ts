@@ -43,8 +43,11 @@ export interface ServerConfig {
   maxRequestsPerConnection: number;
   /** Bytes read from a file per chunk when streaming; measured, see README "Benchmarks". */
   fileChunkBytes: number;
-  /** Memory for small files kept ready to send (each revalidated by a stat per request). */
+  /** Memory for small files kept ready to send. */
   fileCacheBytes: number;
+  /** A cached file is confirmed by a stat at most this often; changes seen by the watcher on
+   * the root drop it at once. 0 confirms every hit. */
+  fileCacheValidMs: number;
   /** On SIGINT/SIGTERM, requests in flight get this long to finish. */
   shutdownGraceMs: number;
   /** How often the worker snapshot is logged; 0 turns it off. */
@@ -78,6 +81,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // Holds every file up to 64 KiB of a small site; an async open+read+close per request costs
   // more than the whole rest of the request (README "Benchmarks").
   fileCacheBytes: 16 << 20,
+  // A stat per hit would cost a quarter of the small-file throughput; the watcher reports
+  // changes within milliseconds, and this bounds staleness where it cannot (network mounts).
+  fileCacheValidMs: 1_000,
   shutdownGraceMs: 10_000,
   snapshotIntervalMs: 60_000,
   logLevel: "info",

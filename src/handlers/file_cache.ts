@@ -1,11 +1,13 @@
 /**
- * Small files kept in memory, so a hot file costs one synchronous stat per request instead of
- * the realPath, open, stat, read and close a cold one needs.
+ * Small files kept in memory, so a hot file costs no file-system call at all on most requests,
+ * instead of the realPath, open, stat, read and close a cold one needs.
  *
  * Invariants:
- * - An entry is served only while a stat of its path shows the same file (device, inode, size,
- *   modification and change times) as when it was read; anything else drops it, and the request
- *   takes the full path (confinement check included) again.
+ * - Freshness has two guards. A watcher on the root drops an entry as soon as the file system
+ *   reports a change to its path, its real path, or a folder above either. And an entry not
+ *   confirmed for `validMs` is confirmed again by a stat (device, inode, size, modification and
+ *   change times) before it is served, which bounds staleness when an event is missed (network
+ *   file systems, watch limits). Without a watcher, `validMs` is 0: every hit is a stat.
  * - An entry's bytes were read from a file that had passed the confinement check, so a hit can
  *   never reveal anything outside the root, whatever the path has become since.
  * - The bytes held stay within the capacity; the least recently used entries go first.
@@ -24,11 +26,20 @@ export interface FileIdentity {
 }
 
 export interface CachedFile {
+  /** The file's real path (symlinks resolved), as the watcher reports it. */
+  real: string;
   identity: FileIdentity;
   validators: Validators;
   /** The header fields of a 200 for this file (type, disposition, validators, Accept-Ranges). */
   fields: Field[];
   bytes: Uint8Array;
+}
+
+interface Slot {
+  file: CachedFile;
+  /** The path the request named, under the root (symlinks not resolved). */
+  named: string;
+  confirmedAt: number;
 }
 
 export function identityOf(info: Deno.FileInfo): FileIdentity {
@@ -48,8 +59,12 @@ export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
 
 export class FileCache {
   readonly capacityBytes: number;
-  readonly #entries = new Map<string, CachedFile>();
+  readonly #entries = new Map<string, Slot>();
   #bytes = 0;
+  #validMs = 0;
+  #watcher: Deno.FsWatcher | null = null;
+  /** Counts change events; a file read across one is not cached (see `put`). */
+  #generation = 0;
 
   constructor(capacityBytes: number) {
     this.capacityBytes = capacityBytes;
@@ -63,44 +78,124 @@ export class FileCache {
     return this.#entries.size;
   }
 
-  /** The entry for `key` if a stat of `fsPath` still shows the same file; otherwise null. */
+  /** Taken before reading a file and handed to `put`. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** How long a confirmed entry is served without another stat (0 while nothing watches). */
+  get validMs(): number {
+    return this.#validMs;
+  }
+
+  /**
+   * Watches `rootReal` so changes drop entries at once, and lets an entry go `validMs` between
+   * stats. Throws if the watch cannot be set up (the cache then keeps a stat per hit).
+   */
+  watch(rootReal: string, validMs: number, onFailure: (error: unknown) => void): void {
+    const watcher = Deno.watchFs(rootReal, { recursive: true });
+    this.#watcher = watcher;
+    this.#validMs = validMs;
+    (async () => {
+      try {
+        for await (const event of watcher) {
+          // Reads (our own included) are not changes.
+          if (event.kind === "access") continue;
+          this.#generation++;
+          if (event.flag === "rescan") this.clear();
+          else this.#invalidate(event.paths);
+        }
+      } catch (error) {
+        if (this.#watcher === watcher) onFailure(error);
+      } finally {
+        // Without the watcher, every hit must be confirmed again.
+        if (this.#watcher === watcher) {
+          this.#watcher = null;
+          this.#validMs = 0;
+          this.clear();
+        }
+      }
+    })();
+  }
+
+  /** Stops watching; entries are then confirmed by a stat on every hit. */
+  close(): void {
+    const watcher = this.#watcher;
+    this.#watcher = null;
+    this.#validMs = 0;
+    this.#generation++;
+    watcher?.close();
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
+  /**
+   * The entry for request path `key`, whose file is named `fsPath`, if it is still that file;
+   * otherwise null (and the entry is gone).
+   */
   fresh(key: string, fsPath: string): CachedFile | null {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return null;
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(fsPath);
-    } catch {
-      this.#drop(key, entry);
-      return null;
-    }
-    if (!info.isFile || !sameIdentity(entry.identity, identityOf(info))) {
-      this.#drop(key, entry);
-      return null;
+    const slot = this.#entries.get(key);
+    if (slot === undefined) return null;
+    const now = Date.now();
+    if (now - slot.confirmedAt >= this.#validMs) {
+      let info: Deno.FileInfo;
+      try {
+        info = Deno.statSync(fsPath);
+      } catch {
+        this.#drop(key, slot);
+        return null;
+      }
+      if (!info.isFile || !sameIdentity(slot.file.identity, identityOf(info))) {
+        this.#drop(key, slot);
+        return null;
+      }
+      slot.confirmedAt = now;
     }
     // Most recently used goes last; eviction takes from the front.
     this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    return entry;
+    this.#entries.set(key, slot);
+    return slot.file;
   }
 
-  /** Keeps `entry` under `key`, evicting the least recently used entries to make room. */
-  put(key: string, entry: CachedFile): void {
-    const size = entry.bytes.length;
-    if (size > this.capacityBytes) return;
+  /**
+   * Keeps `file` for request path `key` (named `fsPath`), evicting the least recently used;
+   * unless a change was reported since `generation` was taken, as the bytes may predate it.
+   */
+  put(key: string, fsPath: string, file: CachedFile, generation: number): void {
+    const size = file.bytes.length;
+    if (size > this.capacityBytes || generation !== this.#generation) return;
     const old = this.#entries.get(key);
     if (old !== undefined) this.#drop(key, old);
     for (const [oldest, victim] of this.#entries) {
       if (this.#bytes + size <= this.capacityBytes) break;
       this.#drop(oldest, victim);
     }
-    this.#entries.set(key, entry);
+    this.#entries.set(key, { file, named: fsPath, confirmedAt: Date.now() });
     this.#bytes += size;
   }
 
-  #drop(key: string, entry: CachedFile): void {
-    if (this.#entries.get(key) !== entry) return;
+  /** Drops every entry whose named or real path is one of `paths` or lies below one. */
+  #invalidate(paths: string[]): void {
+    for (const path of paths) {
+      const below = path + "/";
+      for (const [key, slot] of this.#entries) {
+        const { named } = slot;
+        const { real } = slot.file;
+        if (
+          named === path || real === path || named.startsWith(below) || real.startsWith(below)
+        ) {
+          this.#drop(key, slot);
+        }
+      }
+    }
+  }
+
+  #drop(key: string, slot: Slot): void {
+    if (this.#entries.get(key) !== slot) return;
     this.#entries.delete(key);
-    this.#bytes -= entry.bytes.length;
+    this.#bytes -= slot.file.bytes.length;
   }
 }

@@ -49,9 +49,11 @@ export async function resolveInRoot(root: StaticRoot, path: string): Promise<str
 
 export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply> {
   const path = ex.path === "/" ? "/index.html" : ex.path;
-  const hit = root.cache.fresh(path, root.real + path);
+  const named = root.real + path;
+  const hit = root.cache.fresh(path, named);
   if (hit !== null) return replyFromBytes(ex, hit.fields, hit.validators, hit.bytes);
 
+  const generation = root.cache.generation;
   const real = await resolveInRoot(root, path);
   const name = path.slice(path.lastIndexOf("/") + 1);
   const rule = mediaRule(name);
@@ -81,7 +83,7 @@ export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply
       const bytes = await readExactly(file, info.size);
       // Cached only when nothing changed while it was read; otherwise served once as read.
       if (bytes.length === info.size && sameIdentity(identity, identityOf(await file.stat()))) {
-        root.cache.put(path, { identity, validators, fields, bytes });
+        root.cache.put(path, named, { real, identity, validators, fields, bytes }, generation);
       }
       return replyFromBytes(ex, fields, validators, bytes);
     }

@@ -204,6 +204,7 @@ export class Connection {
     let keepAlive = head.keepAlive && !server.stopping &&
       this.#requests < server.config.maxRequestsPerConnection;
     let worker = 0;
+    let queueNote = "";
     let reply: Reply;
     try {
       let ex: Exchange;
@@ -228,18 +229,14 @@ export class Connection {
       if (typeof taken === "number") {
         worker = taken;
       } else {
-        const s = server.pool.snapshot();
-        log.pool.warn(
-          "pool saturated, queuing conn#{id} ({queued}/{queueLimit} waiting, {busy}/{size} busy, {open} connections open)",
-          { id: this.id, ...s, queueLimit: server.pool.queueLimit, open: server.connections.size },
-        );
+        server.noteQueued(this.id);
         const since = Date.now();
         worker = await taken;
-        log.pool.info("worker #{worker} took queued conn#{id} after {waited} ms", {
-          worker,
-          id: this.id,
-          waited: Date.now() - since,
-        });
+        const waited = Date.now() - since;
+        queueNote = `; queued ${waited} ms for worker #${worker}`;
+        if (log.pool.isEnabledFor("debug")) {
+          log.pool.debug(plain(`worker #${worker} took queued conn#${this.id} after ${waited} ms`));
+        }
       }
       reply = await route(ex, server.site);
     } catch (error) {
@@ -263,7 +260,7 @@ export class Connection {
       }
       // A stop that began while this request was served makes its response the last one.
       if (server.stopping) keepAlive = false;
-      await this.#sendReply(head, reply, keepAlive, worker);
+      await this.#sendReply(head, reply, keepAlive, worker, queueNote);
     } finally {
       if (worker !== 0) server.pool.release(worker);
     }
@@ -361,6 +358,7 @@ export class Connection {
     reply: Reply,
     keepAlive: boolean,
     worker = 0,
+    queueNote = "",
   ): Promise<void> {
     const head = serializeHead(reply.status, reply.fields, {
       contentLength: reply.length,
@@ -386,7 +384,7 @@ export class Connection {
     const what = request === null
       ? "unparsable request head (host not checked)"
       : `${request.method} ${request.target} HTTP/1.${request.minor} (${this.#hostNote})`;
-    const note = reply.note === undefined ? "" : ` (${reply.note})`;
+    const note = (reply.note === undefined ? "" : ` (${reply.note})`) + queueNote;
     log.access.info(plain(
       `conn#${this.id} ${what} -> ${reply.status} ${
         statusText(reply.status)

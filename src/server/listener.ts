@@ -70,9 +70,23 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   const addr = listener.addr as Deno.NetAddr;
   const pool = new WorkerPool(config.poolSize, config.queueLimit);
+  const cache = new FileCache(config.fileCacheBytes);
+  const cacheFallback = (error: unknown) => {
+    log.server.warn(
+      "cannot watch {root} for changes ({error}); every cached file is confirmed by a stat",
+      { root: rootReal, error: reason(error) },
+    );
+  };
+  if (config.fileCacheValidMs > 0) {
+    try {
+      cache.watch(rootReal, config.fileCacheValidMs, cacheFallback);
+    } catch (error) {
+      cacheFallback(error);
+    }
+  }
   const state = new ServerState(config, {
     pool,
-    site: { root: { real: rootReal, cache: new FileCache(config.fileCacheBytes) }, uploadsDir },
+    site: { root: { real: rootReal, cache }, uploadsDir },
     allowedHosts: allowedHosts(config.host, addr.port),
   });
 
@@ -166,6 +180,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       const forced = state.connections.size;
       for (const conn of [...state.connections]) conn.forceClose();
       pool.close();
+      cache.close();
       clearInterval(sweeper);
       if (snapshotTimer !== 0) clearInterval(snapshotTimer);
       const summary: ShutdownSummary = {

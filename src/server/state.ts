@@ -10,6 +10,10 @@ import type { ParserLimits } from "../http/parser.ts";
 import type { Site } from "../handlers/router.ts";
 import type { Connection } from "./connection.ts";
 import type { WorkerPool } from "./pool.ts";
+import { log, plain } from "../log.ts";
+
+/** Under sustained load most requests queue briefly; one warning a second says so. */
+const SATURATION_WARNING_INTERVAL_MS = 1_000;
 
 export interface ServerStats {
   connections: number;
@@ -28,6 +32,8 @@ export class ServerState {
   readonly stats: ServerStats = { connections: 0, requests: 0 };
   stopping = false;
   readonly #buffers: Uint8Array[] = [];
+  #queuedSinceWarning = 0;
+  #lastWarningAt = 0;
 
   constructor(
     config: ServerConfig,
@@ -45,6 +51,28 @@ export class ServerState {
     this.keepAliveValue = `timeout=${
       Math.floor(config.idleTimeoutMs / 1000)
     }, max=${config.maxRequestsPerConnection}`;
+  }
+
+  /**
+   * A request of connection `connId` had to queue for a worker: warns "pool saturated" with a
+   * snapshot, at most once per SATURATION_WARNING_INTERVAL_MS, counting the requests between.
+   */
+  noteQueued(connId: number): void {
+    this.#queuedSinceWarning++;
+    const now = Date.now();
+    if (now - this.#lastWarningAt < SATURATION_WARNING_INTERVAL_MS) return;
+    const s = this.pool.snapshot();
+    const since = this.#lastWarningAt === 0
+      ? ""
+      : `; ${this.#queuedSinceWarning} request(s) queued in the last ${
+        ((now - this.#lastWarningAt) / 1000).toFixed(1)
+      } s`;
+    log.pool.warn(plain(
+      `pool saturated, queuing conn#${connId} (${s.queued}/${this.pool.queueLimit} waiting, ` +
+        `${s.busy}/${s.size} busy, ${this.connections.size} connections open)${since}`,
+    ));
+    this.#lastWarningAt = now;
+    this.#queuedSinceWarning = 0;
   }
 
   /** The streaming buffer owned by `worker` (allocated on first use, then reused). */

@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { ServerConfig } from "../../src/config.ts";
 import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
 import { startTestServer, tempDir } from "../helpers/server.ts";
 
@@ -37,7 +38,7 @@ interface Site {
 }
 
 /** A scratch root with random-content files (all with mtime MTIME) and a server on it. */
-async function startSite(): Promise<Site> {
+async function startSite(config: Partial<ServerConfig> = { fileCacheValidMs: 0 }): Promise<Site> {
   const dir = await tempDir();
   const contents: Record<string, Uint8Array> = {
     [SMALL]: crypto.getRandomValues(new Uint8Array(1000)),
@@ -55,7 +56,9 @@ async function startSite(): Promise<Site> {
   await Deno.mkdir(`${dir.path}/uploads`);
   let server;
   try {
-    server = await startTestServer({ root: dir.path });
+    // Files change under the server here. By default every cached hit is confirmed by a stat,
+    // so the very next request sees a change; the watcher's own bound is tested below.
+    server = await startTestServer({ root: dir.path, ...config });
   } catch (error) {
     await dir.remove();
     throw error;
@@ -819,6 +822,30 @@ Deno.test("a small file served from memory is never served stale after delete or
       back.header("etag")!,
     ]]);
     await assertNotModified(site, cached, SMALL, "recreated, current ETag");
+  } finally {
+    await site.close();
+  }
+});
+
+Deno.test("with the default settings a rewritten small file is served fresh within the bound", async () => {
+  // The root is watched, so a change is normally seen within milliseconds; a stat after
+  // fileCacheValidMs (1 s) bounds it otherwise. Either way well within 2 s.
+  const site = await startSite({});
+  try {
+    const path = site.path(SMALL);
+    await send(site.port, "GET", `/${SMALL}`);
+    const warm = await send(site.port, "GET", `/${SMALL}`);
+    await assertWhole(site, warm, SMALL, "cached");
+    const fresh = crypto.getRandomValues(new Uint8Array(1000));
+    await Deno.writeFile(path, fresh);
+    const changedAt = Date.now();
+    let res = await send(site.port, "GET", `/${SMALL}`);
+    while (res.header("etag") === warm.header("etag") && Date.now() - changedAt < 2_000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      res = await send(site.port, "GET", `/${SMALL}`);
+    }
+    await assertWhole(site, res, SMALL, "rewritten");
+    assertBytes(res.body, fresh, "rewritten content");
   } finally {
     await site.close();
   }

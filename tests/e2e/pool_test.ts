@@ -172,6 +172,10 @@ Deno.test({
       assert.ok(saturated !== undefined);
       assert.match(saturated, /queu/i);
       assert.ok(lines.some((line) => /worker #1 took queued/.test(line)));
+      assert.ok(
+        lines.some((line) => /\[INF\].* -> 200 OK, .*; queued \d+ ms for worker #1$/.test(line)),
+        "the access line of the queued request names its worker and wait",
+      );
       assert.ok(lines.some((line) => /\b503\b/.test(line)), "the 503 is not logged");
 
       server.process.kill("SIGTERM");

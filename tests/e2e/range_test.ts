@@ -56,7 +56,9 @@ async function startSite(): Promise<Site> {
   }
   let server;
   try {
-    server = await startTestServer({ root });
+    // Files change under the server here: confirming every cached hit by a stat makes the
+    // very next request see a change (the default watcher reports it within milliseconds).
+    server = await startTestServer({ root, fileCacheValidMs: 0 });
   } catch (error) {
     await dir.remove();
     throw error;

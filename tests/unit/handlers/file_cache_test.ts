@@ -1,6 +1,7 @@
 /**
- * The small-file cache: an entry is served only while a stat shows the same file, and the bytes
- * held stay within the capacity, least recently used first out.
+ * The small-file cache: without a watcher an entry is served only while a stat shows the same
+ * file; with one, a change under the root drops it; the bytes held stay within the capacity,
+ * least recently used first out.
  */
 
 import assert from "node:assert/strict";
@@ -12,6 +13,7 @@ async function entryFor(path: string): Promise<CachedFile> {
   const bytes = await Deno.readFile(path);
   const info = await Deno.stat(path);
   return {
+    real: path,
     identity: identityOf(info),
     validators: fileValidators(info.size, info.mtime?.getTime() ?? 0),
     fields: [["Content-Type", "text/plain"]],
@@ -26,7 +28,7 @@ Deno.test("file cache: a hit needs the same file; a change, a swap or a removal 
     await Deno.writeTextFile(path, "first");
     const cache = new FileCache(1024);
     const entry = await entryFor(path);
-    cache.put("/a.txt", entry);
+    cache.put("/a.txt", path, entry, cache.generation);
     assert.equal(cache.fresh("/a.txt", path), entry);
     assert.equal(cache.fresh("/b.txt", `${dir.path}/b.txt`), null, "never cached");
 
@@ -37,7 +39,7 @@ Deno.test("file cache: a hit needs the same file; a change, a swap or a removal 
     assert.equal(cache.bytes, 0);
 
     // A different file renamed over the path (same size and mtime): a new inode, so stale.
-    cache.put("/a.txt", await entryFor(path));
+    cache.put("/a.txt", path, await entryFor(path), cache.generation);
     const other = `${dir.path}/other.txt`;
     await Deno.writeTextFile(other, "secnd");
     const { mtime } = await Deno.stat(path);
@@ -46,7 +48,7 @@ Deno.test("file cache: a hit needs the same file; a change, a swap or a removal 
     assert.equal(cache.fresh("/a.txt", path), null);
 
     // Removed: stale.
-    cache.put("/a.txt", await entryFor(path));
+    cache.put("/a.txt", path, await entryFor(path), cache.generation);
     await Deno.remove(path);
     assert.equal(cache.fresh("/a.txt", path), null);
     assert.equal(cache.bytes, 0);
@@ -66,24 +68,77 @@ Deno.test("file cache: capacity is respected, least recently used goes first", a
     }
     const [a, b, c] = paths as [string, string, string];
     const cache = new FileCache(100);
-    cache.put("/a", await entryFor(a));
-    cache.put("/b", await entryFor(b));
+    cache.put("/a", a, await entryFor(a), cache.generation);
+    cache.put("/b", b, await entryFor(b), cache.generation);
     assert.ok(cache.fresh("/a", a), "a used again, so b is now the oldest");
-    cache.put("/c", await entryFor(c));
+    cache.put("/c", c, await entryFor(c), cache.generation);
     assert.equal(cache.bytes, 80);
     assert.ok(cache.fresh("/a", a));
     assert.equal(cache.fresh("/b", b), null, "b evicted");
     assert.ok(cache.fresh("/c", c));
 
     // Replacing an entry does not count it twice; an entry above capacity is not kept.
-    cache.put("/c", await entryFor(c));
+    cache.put("/c", c, await entryFor(c), cache.generation);
     assert.equal(cache.bytes, 80);
     const big = `${dir.path}/big.txt`;
     await Deno.writeFile(big, new Uint8Array(101));
-    cache.put("/big", await entryFor(big));
+    cache.put("/big", big, await entryFor(big), cache.generation);
     assert.equal(cache.fresh("/big", big), null);
     assert.equal(cache.bytes, 80);
   } finally {
+    await dir.remove();
+  }
+});
+
+/** Waits until `condition` holds (a watcher event has been handled), at most 3 s. */
+async function until(what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 3_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+Deno.test("file cache: with a watcher, a change drops the entry without any stat", async () => {
+  const dir = await tempDir();
+  const cache = new FileCache(1024);
+  try {
+    const sub = `${dir.path}/sub`;
+    await Deno.mkdir(sub);
+    const a = `${dir.path}/a.txt`;
+    const b = `${sub}/b.txt`;
+    await Deno.writeTextFile(a, "aaaa");
+    await Deno.writeTextFile(b, "bbbb");
+    cache.watch(dir.path, 60_000, (error) => {
+      throw error;
+    });
+    assert.equal(cache.validMs, 60_000);
+
+    cache.put("/a.txt", a, await entryFor(a), cache.generation);
+    cache.put("/sub/b.txt", b, await entryFor(b), cache.generation);
+    assert.equal(cache.size, 2);
+    // Reading a cached file is not a change.
+    await Deno.readFile(a);
+    await Deno.writeTextFile(a, "AAAA");
+    await until("the change to a.txt", () => cache.fresh("/a.txt", a) === null);
+    assert.ok(cache.fresh("/sub/b.txt", b), "an unrelated entry stays");
+
+    // A folder renamed above an entry drops it.
+    await Deno.rename(sub, `${dir.path}/moved`);
+    await until("the rename of sub/", () => cache.size === 0);
+
+    // Bytes read before a change was reported are not kept.
+    const generation = cache.generation;
+    const stale = await entryFor(a);
+    await Deno.writeTextFile(a, "aaab");
+    await until("the second change", () => cache.generation !== generation);
+    cache.put("/a.txt", a, stale, generation);
+    assert.equal(cache.size, 0);
+
+    cache.close();
+    assert.equal(cache.validMs, 0, "closed: every hit is confirmed by a stat again");
+  } finally {
+    cache.close();
     await dir.remove();
   }
 });
