@@ -7,7 +7,8 @@
  * Set-up. bench/install.sh installs wrk, nginx and curl from Debian when missing. This script
  * makes a temporary root under /tmp (removed at the end) with a copy of resources/ (files only),
  * an empty uploads/ and a 200 MiB file `big.png` of random bytes (.png is a type denohttpd
- * serves, as a download). It starts, each on a free port of 127.0.0.1:
+ * serves, as a download); each server gets its own folder of hard links to those files, so that
+ * no server observes another's file activity. It starts, each on a free port of 127.0.0.1:
  * - denohttpd with default settings (only --root and --port), sandboxed to the temporary root;
  *   its log (an access line per request) goes to a file;
  * - nginx, master process + 1 worker, sendfile on, tcp_nopush on, keepalive_requests 100,
@@ -253,6 +254,22 @@ async function prepareRoot(dir: string): Promise<string> {
   file.close();
   // nginx's worker runs as `nobody` when the bench runs as root: it must be able to read.
   for (const path of [dir, root]) await Deno.chmod(path, 0o755);
+  return root;
+}
+
+/**
+ * A root of `name`'s own: the same files, hard-linked (one copy on disk and in the page cache).
+ * Separate folders keep the servers from observing each other: denohttpd watches its root for
+ * changes, and the kernel reports every open of a file to watchers of its folder, so a shared
+ * root would have it spend CPU on nginx's opens while nginx is measured.
+ */
+async function rootFor(name: ServerName, dir: string, shared: string): Promise<string> {
+  const root = `${dir}/root-${name.replace(/\W/g, "_")}`;
+  await Deno.mkdir(`${root}/uploads`, { recursive: true });
+  for await (const entry of Deno.readDir(shared)) {
+    if (entry.isFile) await Deno.link(`${shared}/${entry.name}`, `${root}/${entry.name}`);
+  }
+  await Deno.chmod(root, 0o755);
   return root;
 }
 
@@ -791,7 +808,9 @@ async function main(dir: string): Promise<void> {
   progress(`writing the bench root with a ${BIG_BYTES / MIB} MiB ${BIG_NAME} in ${dir}`);
   const root = await prepareRoot(dir);
   const servers: Server[] = [];
-  for (const name of SERVER_NAMES) servers.push(await startServer(name, dir, root, tools));
+  for (const name of SERVER_NAMES) {
+    servers.push(await startServer(name, dir, await rootFor(name, dir, root), tools));
+  }
   for (const server of servers) await warmUp(tools, server);
   const samples = await runRounds(tools, servers, options);
   for (const server of servers) await logProblems(server);
