@@ -10,10 +10,11 @@
  *   file systems, watch limits). Without a watcher, `validMs` is 0: every hit is a stat.
  * - An entry's bytes were read from a file that had passed the confinement check, so a hit can
  *   never reveal anything outside the root, whatever the path has become since.
- * - The bytes held stay within the capacity; the least recently used entries go first.
+ * - The memory held (file bytes and their encoded responses, see `charge`) stays within the
+ *   capacity; the least recently used entries go first.
  */
 
-import type { Field } from "../http/response.ts";
+import type { Field, ResponseMemo } from "../http/response.ts";
 import type { Validators } from "../http/validators.ts";
 
 /** The identity of a file's contents as far as stat can tell. */
@@ -33,6 +34,8 @@ export interface CachedFile {
   /** The header fields of a 200 for this file (type, disposition, validators, Accept-Ranges). */
   fields: Field[];
   bytes: Uint8Array;
+  /** The encoded 200 responses for this file. */
+  memo: ResponseMemo;
 }
 
 interface Slot {
@@ -40,6 +43,14 @@ interface Slot {
   /** The path the request named, under the root (symlinks not resolved). */
   named: string;
   confirmedAt: number;
+}
+
+/**
+ * Memory an entry may hold: its bytes, and up to two encoded copies in its memo (a GET on a
+ * persistent connection, and on a closing one; HEAD encodings are heads only).
+ */
+export function charge(file: CachedFile): number {
+  return 3 * file.bytes.length;
 }
 
 export function identityOf(info: Deno.FileInfo): FileIdentity {
@@ -165,7 +176,7 @@ export class FileCache {
    * unless a change was reported since `generation` was taken, as the bytes may predate it.
    */
   put(key: string, fsPath: string, file: CachedFile, generation: number): void {
-    const size = file.bytes.length;
+    const size = charge(file);
     if (size > this.capacityBytes || generation !== this.#generation) return;
     const old = this.#entries.get(key);
     if (old !== undefined) this.#drop(key, old);
@@ -196,6 +207,6 @@ export class FileCache {
   #drop(key: string, slot: Slot): void {
     if (this.#entries.get(key) !== slot) return;
     this.#entries.delete(key);
-    this.#bytes -= slot.file.bytes.length;
+    this.#bytes -= charge(slot.file);
   }
 }

@@ -6,7 +6,7 @@
  */
 
 import type { RequestHead } from "../http/parser.ts";
-import type { Field } from "../http/response.ts";
+import type { Field, ResponseMemo } from "../http/response.ts";
 import { errorBody } from "../http/response.ts";
 import { type HttpError, statusText } from "../http/status.ts";
 
@@ -26,6 +26,8 @@ export interface Reply {
   body: Uint8Array | Deno.FsFile | null;
   /** Extra words for the access log (e.g. the saved upload's name). */
   note?: string;
+  /** Set when this exact reply (status, fields, bytes body) repeats: its encodings are reused. */
+  memo?: ResponseMemo;
 }
 
 /** A short text reply naming the status, with the error's extra fields (Allow, Retry-After). */

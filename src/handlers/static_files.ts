@@ -12,7 +12,7 @@
  */
 
 import { HttpError } from "../http/status.ts";
-import type { Field } from "../http/response.ts";
+import { type Field, ResponseMemo } from "../http/response.ts";
 import {
   evaluatePreconditions,
   evaluateRange,
@@ -51,7 +51,7 @@ export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply
   const path = ex.path === "/" ? "/index.html" : ex.path;
   const named = root.real + path;
   const hit = root.cache.fresh(path, named);
-  if (hit !== null) return replyFromBytes(ex, hit.fields, hit.validators, hit.bytes);
+  if (hit !== null) return replyFromBytes(ex, hit.fields, hit.validators, hit.bytes, hit.memo);
 
   const generation = root.cache.generation;
   const real = await resolveInRoot(root, path);
@@ -83,7 +83,13 @@ export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply
       const bytes = await readExactly(file, info.size);
       // Cached only when nothing changed while it was read; otherwise served once as read.
       if (bytes.length === info.size && sameIdentity(identity, identityOf(await file.stat()))) {
-        root.cache.put(path, named, { real, identity, validators, fields, bytes }, generation);
+        const memo = new ResponseMemo();
+        root.cache.put(
+          path,
+          named,
+          { real, identity, validators, fields, bytes, memo },
+          generation,
+        );
       }
       return replyFromBytes(ex, fields, validators, bytes);
     }
@@ -100,11 +106,22 @@ export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply
   }
 }
 
-/** A file reply whose content comes from memory: the selected span of `bytes`. */
-function replyFromBytes(ex: Exchange, fields: Field[], v: Validators, bytes: Uint8Array): Reply {
+/**
+ * A file reply whose content comes from memory: the selected span of `bytes`. A cached file's
+ * 200 carries its `memo`, so the same encoded response is reused.
+ */
+function replyFromBytes(
+  ex: Exchange,
+  fields: Field[],
+  v: Validators,
+  bytes: Uint8Array,
+  memo?: ResponseMemo,
+): Reply {
   const { reply, start } = select(ex, fields, v, bytes.length);
-  if (reply.status === 200) reply.body = bytes;
-  else if (reply.status === 206) reply.body = bytes.subarray(start, start + reply.length);
+  if (reply.status === 200) {
+    reply.body = bytes;
+    if (memo !== undefined) reply.memo = memo;
+  } else if (reply.status === 206) reply.body = bytes.subarray(start, start + reply.length);
   return reply;
 }
 

@@ -48,6 +48,39 @@ export function encodeResponse(head: string, body: Uint8Array | null): Uint8Arra
   return out.subarray(0, written + body.length);
 }
 
+/**
+ * The encoded bytes of one unchanging response (a cached file's 200), kept per combination of
+ * persistence and HEAD-or-GET and rebuilt when the Date second turns: serialising the head and
+ * copying the body once a second instead of once a request.
+ */
+export class ResponseMemo {
+  #date = "";
+  readonly #variants: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined];
+
+  /** Head and (unless `withBody` is false) body of the response, encoded. */
+  encode(
+    status: number,
+    fields: readonly Field[],
+    body: Uint8Array,
+    keepAlive: string | null,
+    withBody: boolean,
+  ): Uint8Array {
+    const date = httpDate();
+    if (date !== this.#date) {
+      this.#date = date;
+      this.#variants.fill(undefined);
+    }
+    const variant = (keepAlive === null ? 0 : 1) + (withBody ? 2 : 0);
+    let bytes = this.#variants[variant];
+    if (bytes === undefined) {
+      const head = serializeHead(status, fields, { contentLength: body.length, keepAlive });
+      bytes = encodeResponse(head, withBody ? body : null);
+      this.#variants[variant] = bytes;
+    }
+    return bytes;
+  }
+}
+
 /** The interim `100 Continue` (RFC 9110 §10.1.1). */
 export const CONTINUE_BYTES: Uint8Array = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
 

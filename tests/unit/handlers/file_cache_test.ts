@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { type CachedFile, FileCache, identityOf } from "../../../src/handlers/file_cache.ts";
+import { ResponseMemo } from "../../../src/http/response.ts";
 import { fileValidators } from "../../../src/http/validators.ts";
 import { tempDir } from "../../helpers/server.ts";
 
@@ -18,6 +19,7 @@ async function entryFor(path: string): Promise<CachedFile> {
     validators: fileValidators(info.size, info.mtime?.getTime() ?? 0),
     fields: [["Content-Type", "text/plain"]],
     bytes,
+    memo: new ResponseMemo(),
   };
 }
 
@@ -67,24 +69,25 @@ Deno.test("file cache: capacity is respected, least recently used goes first", a
       paths.push(path);
     }
     const [a, b, c] = paths as [string, string, string];
-    const cache = new FileCache(100);
+    // Each 40-byte file is charged 3 x 40 (its bytes and two encoded responses).
+    const cache = new FileCache(300);
     cache.put("/a", a, await entryFor(a), cache.generation);
     cache.put("/b", b, await entryFor(b), cache.generation);
     assert.ok(cache.fresh("/a", a), "a used again, so b is now the oldest");
     cache.put("/c", c, await entryFor(c), cache.generation);
-    assert.equal(cache.bytes, 80);
+    assert.equal(cache.bytes, 240);
     assert.ok(cache.fresh("/a", a));
     assert.equal(cache.fresh("/b", b), null, "b evicted");
     assert.ok(cache.fresh("/c", c));
 
     // Replacing an entry does not count it twice; an entry above capacity is not kept.
     cache.put("/c", c, await entryFor(c), cache.generation);
-    assert.equal(cache.bytes, 80);
+    assert.equal(cache.bytes, 240);
     const big = `${dir.path}/big.txt`;
     await Deno.writeFile(big, new Uint8Array(101));
     cache.put("/big", big, await entryFor(big), cache.generation);
     assert.equal(cache.fresh("/big", big), null);
-    assert.equal(cache.bytes, 80);
+    assert.equal(cache.bytes, 240);
   } finally {
     await dir.remove();
   }

@@ -12,6 +12,7 @@ import {
   errorBody,
   type Field,
   type HeadOptions,
+  ResponseMemo,
   serializeHead,
 } from "../../../src/http/response.ts";
 
@@ -296,3 +297,29 @@ for (const { status, want } of ERROR_BODY_CASES) {
     assert.equal(DECODER.decode(errorBody(status)), want);
   });
 }
+
+Deno.test("ResponseMemo: one encoding per variant, equal to serializing afresh", () => {
+  const memo = new ResponseMemo();
+  const fields: Field[] = [["Content-Type", "text/html; charset=utf-8"], ["ETag", '"a-1"']];
+  const body = new TextEncoder().encode("<p>hello</p>");
+  for (;;) {
+    const second = httpDate();
+    const keep = memo.encode(200, fields, body, "timeout=30, max=100", true);
+    const close = memo.encode(200, fields, body, null, true);
+    const head = memo.encode(200, fields, body, "timeout=30, max=100", false);
+    const again = memo.encode(200, fields, body, "timeout=30, max=100", true);
+    // A second boundary in between changes Date and the cached bytes; try again.
+    if (httpDate() !== second) continue;
+    assert.equal(again, keep, "the same bytes are reused within a second");
+    const expected = (keepAlive: string | null, withBody: boolean) =>
+      DECODER.decode(encodeResponse(
+        serializeHead(200, fields, { contentLength: body.length, keepAlive }),
+        withBody ? body : null,
+      ));
+    assert.equal(DECODER.decode(keep), expected("timeout=30, max=100", true));
+    assert.equal(DECODER.decode(close), expected(null, true));
+    assert.equal(DECODER.decode(head), expected("timeout=30, max=100", false));
+    assert.ok(DECODER.decode(head).endsWith("\r\n\r\n"), "HEAD: no body");
+    break;
+  }
+});
