@@ -27,7 +27,9 @@
  * (b) `wrk -t1 -c1` GET /big.png for D s: bytes/s (wrk's Transfer/sec, 1024-based units);
  * (c) RSS growth with 1000 idle connections: RSS just before; then 1000 TCP connections, opened
  *     100 at a time, each sends one keep-alive GET /index.html and reads the whole response, then
- *     stays idle; after 1 s RSS again; the growth is the difference;
+ *     stays idle; after 1 s RSS again; the growth is the difference. Measured once on each freshly
+ *     started server before any load (the target row), and in every round after (a) and (b),
+ *     where a heap already grown under load hides most of it;
  * peak RSS while 10 curl processes download big.png at once, sampled every 20 ms.
  * wrk reports of non-2xx responses or socket errors, failed downloads, and warnings or errors in
  * the servers' logs are listed under the table. All servers and tools are stopped at the end, on
@@ -92,6 +94,8 @@ interface Sample {
   downloadBytesPerSec: number;
   idleBaselineBytes: number;
   idleGrowthBytes: number;
+  /** (c) measured once, on the freshly started process, before any load. */
+  freshIdleGrowthBytes: number;
   peakRssBytes: number;
   peakGrowthBytes: number;
   parallelDownloadSeconds: number;
@@ -600,12 +604,19 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(shift), ...items.slice(0, shift)];
 }
 
-async function runRounds(tools: Tools, servers: Server[], options: Options): Promise<Sample[]> {
+async function runRounds(
+  tools: Tools,
+  servers: Server[],
+  options: Options,
+  freshIdleGrowth: ReadonlyMap<ServerName, number>,
+): Promise<Sample[]> {
   const samples: Sample[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     const order = rotate(servers, round - 1);
     const partial = new Map<ServerName, Partial<Sample>>(
-      order.map((s) => [s.name, { round, server: s.name }]),
+      order.map((
+        s,
+      ) => [s.name, { round, server: s.name, freshIdleGrowthBytes: freshIdleGrowth.get(s.name) }]),
     );
     const tag = (server: Server, what: string) =>
       `[round ${round}/${options.rounds}] ${what} ${server.name}`;
@@ -702,6 +713,8 @@ interface Row {
   target: (denohttpd: number, ratio: number | undefined) => string;
   /** Median over rounds (the default), or the maximum for peaks. */
   peak?: boolean;
+  /** No ratio column: memory footprints of such different programs are not a speed ratio. */
+  noRatio?: boolean;
 }
 
 const ROWS: Row[] = [
@@ -726,10 +739,18 @@ const ROWS: Row[] = [
       `≥ ${TARGETS.downloadRatio.toFixed(1)}× nginx: ${verdict((r ?? 0) >= TARGETS.downloadRatio)}`,
   },
   {
-    measure: `(c) RSS growth, ${IDLE_CONNECTIONS} idle connections: MiB`,
-    pick: (s) => s.idleGrowthBytes,
+    measure: `(c) RSS growth, ${IDLE_CONNECTIONS} idle connections, fresh process: MiB`,
+    pick: (s) => s.freshIdleGrowthBytes,
     format: mib,
     target: (d) => `< ${TARGETS.idleGrowthMiB} MiB: ${verdict(d < TARGETS.idleGrowthMiB * MIB)}`,
+    noRatio: true,
+  },
+  {
+    measure: `↳ the same after the loads of (a) and (b): MiB (median of rounds)`,
+    pick: (s) => s.idleGrowthBytes,
+    format: mib,
+    target: () => "—",
+    noRatio: true,
   },
   {
     measure: `peak RSS, ${PARALLEL_DOWNLOADS} × 200 MiB downloads at once: MiB (max of rounds)`,
@@ -737,6 +758,7 @@ const ROWS: Row[] = [
     format: mib,
     target: (d) => `< ${TARGETS.peakRssMiB} MiB: ${verdict(d < TARGETS.peakRssMiB * MIB)}`,
     peak: true,
+    noRatio: true,
   },
   {
     measure: "↳ growth of that peak over the RSS just before: MiB (max of rounds)",
@@ -744,6 +766,7 @@ const ROWS: Row[] = [
     format: mib,
     target: () => "—",
     peak: true,
+    noRatio: true,
   },
 ];
 
@@ -768,7 +791,7 @@ function tableRow(samples: Sample[], row: Row): string {
   const [d, n, s] = SERVER_NAMES.map((name) =>
     (row.peak ? max : median)(samples.filter((x) => x.server === name).map(row.pick))
   ) as [number, number, number];
-  const ratio = ratioToNginx(samples, row, d, n);
+  const ratio = row.noRatio ? undefined : ratioToNginx(samples, row, d, n);
   const cells = [row.measure, row.format(d), row.format(n), row.format(s)];
   cells.push(ratio === undefined ? "—" : `${ratio.toFixed(2)}×`, row.target(d, ratio));
   return `| ${cells.join(" | ")} |`;
@@ -811,8 +834,17 @@ async function main(dir: string): Promise<void> {
   for (const name of SERVER_NAMES) {
     servers.push(await startServer(name, dir, await rootFor(name, dir, root), tools));
   }
+  const freshIdleGrowth = new Map<ServerName, number>();
+  for (const server of servers) {
+    const { baseline, growth } = await idleGrowth(server);
+    freshIdleGrowth.set(server.name, growth);
+    progress(
+      `(c) fresh ${server.name}: RSS ${mib(baseline)} MiB + ${mib(growth)} MiB with ` +
+        `${IDLE_CONNECTIONS} idle connections`,
+    );
+  }
   for (const server of servers) await warmUp(tools, server);
-  const samples = await runRounds(tools, servers, options);
+  const samples = await runRounds(tools, servers, options, freshIdleGrowth);
   for (const server of servers) await logProblems(server);
   console.log(report(samples, options, machine));
   const notes = [
