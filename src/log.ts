@@ -2,8 +2,9 @@
  * Logging setup: the one module that knows the logging library (LogTape).
  *
  * Every line carries an RFC 3339 UTC timestamp, the level and the category, and goes to
- * stderr. Lines are gathered and written together (see `batchedStderrSink`); none is ever
- * dropped. Until `setupLogging` runs (as in in-process tests) loggers are silent.
+ * stderr. Lines are gathered and written together (see `StderrWriter`), never dropped unless
+ * stderr stops taking output altogether. Until `setupLogging` runs (as in in-process tests)
+ * loggers are silent.
  */
 
 import {
@@ -30,9 +31,8 @@ export const log = {
 
 /** `text` as a literal LogTape message: braces (e.g. in a request target) are not placeholders. */
 export function plain(text: string): string {
-  return text.includes("{") || text.includes("}")
-    ? text.replaceAll("{", "{{").replaceAll("}", "}}")
-    : text;
+  // LogTape leaves a message without "{" as it is, "}}" included; with one, both are escapes.
+  return text.includes("{") ? text.replaceAll("{", "{{").replaceAll("}", "}}") : text;
 }
 
 export async function setupLogging(level: LogLevelName): Promise<void> {
@@ -62,47 +62,119 @@ function rfc3339(ms: number): string {
 const BATCH_CHARS = 64 * 1024;
 /** ...or this long after its first line, whichever comes first. */
 const BATCH_DELAY_MS = 50;
+/** Characters allowed to wait while stderr does not take them (a stuck pipe); see below. */
+const BACKLOG_CHARS = 16 * 1024 * 1024;
+/** How soon a write that stderr refused (non-blocking and full) is tried again. */
+const RETRY_MS = 10;
 
 /**
- * A sink that appends formatted lines to a batch and writes the batch to stderr in one
- * synchronous write: an access line per request costs a string append, not a write each.
+ * Gathers formatted lines and writes them to stderr a batch at a time, one asynchronous write
+ * in flight: an access line per request costs a string append, not a write each, and a slow
+ * reader of stderr never stalls the server.
  *
- * Nothing is dropped and memory stays bounded: when stderr cannot keep up (a slow pipe), the
- * write blocks and the server slows down with it, as nginx does with its access log. Warnings
- * and errors are written at once; the rest at most BATCH_DELAY_MS late, and on dispose.
+ * Invariants: lines go out in order; nothing is dropped while fewer than BACKLOG_CHARS wait.
+ * Beyond that (stderr stuck for good) further lines are counted and dropped, and a warning
+ * with the count is written once stderr moves again: memory stays bounded and the server
+ * keeps serving. Warnings and errors are written at once, the rest at most BATCH_DELAY_MS late.
  */
-function batchedStderrSink(formatter: TextFormatter): Sink & Disposable {
-  const encoder = new TextEncoder();
-  let batch = "";
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const flush = () => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    if (batch === "") return;
-    const bytes = encoder.encode(batch);
-    batch = "";
+class StderrWriter {
+  readonly #encoder = new TextEncoder();
+  #batch = "";
+  #dropped = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #writing: Promise<void> | null = null;
+  #closed = false;
+
+  add(line: string, urgent: boolean): void {
+    if (this.#closed) return;
+    if (this.#batch.length + line.length > BACKLOG_CHARS) {
+      this.#dropped++;
+      return;
+    }
+    this.#batch += line;
+    if (urgent || this.#batch.length >= BATCH_CHARS) {
+      this.#start();
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.#start(), BATCH_DELAY_MS);
+      // Pending lines alone do not keep the process alive; `flush` (on exit) writes them.
+      Deno.unrefTimer(this.#timer);
+    }
+  }
+
+  /** Resolves once everything added so far is written. */
+  async flush(): Promise<void> {
+    this.#start();
+    while (this.#writing !== null) await this.#writing;
+  }
+
+  /** Last resort when the process is dying: writes what waits, synchronously, best effort. */
+  flushSync(): void {
+    const text = this.#take();
+    if (text === "") return;
     try {
+      const bytes = this.#encoder.encode(text);
       for (let offset = 0; offset < bytes.length;) {
         offset += Deno.stderr.writeSync(bytes.subarray(offset));
       }
     } catch {
-      // stderr is gone (closed pipe): there is nowhere left to report anything.
+      // Nowhere left to report to.
     }
-  };
+  }
+
+  #start(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#writing !== null || (this.#batch === "" && this.#dropped === 0)) return;
+    this.#writing = this.#drain().finally(() => {
+      this.#writing = null;
+    });
+  }
+
+  /** The waiting text, preceded by a warning if lines had to be dropped. */
+  #take(): string {
+    let text = this.#batch;
+    this.#batch = "";
+    if (this.#dropped > 0) {
+      text = `${rfc3339(Date.now())} [WRN] denohttpd·log: ${this.#dropped} log line(s) ` +
+        `dropped: stderr did not take output for too long\n${text}`;
+      this.#dropped = 0;
+    }
+    return text;
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) {
+      const text = this.#take();
+      if (text === "") return;
+      const bytes = this.#encoder.encode(text);
+      for (let offset = 0; offset < bytes.length;) {
+        try {
+          offset += await Deno.stderr.write(bytes.subarray(offset));
+        } catch (error) {
+          if (!(error instanceof Deno.errors.WouldBlock)) {
+            // stderr is gone (closed pipe): nothing can be reported any more.
+            this.#closed = true;
+            this.#batch = "";
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        }
+      }
+    }
+  }
+}
+
+function batchedStderrSink(formatter: TextFormatter): Sink & AsyncDisposable {
+  const writer = new StderrWriter();
+  // An uncaught error ends the process without disposing; write what waits first.
+  globalThis.addEventListener("error", () => writer.flushSync());
+  globalThis.addEventListener("unhandledrejection", () => writer.flushSync());
   const sink = (record: LogRecord) => {
-    batch += formatter(record);
-    if (
-      batch.length >= BATCH_CHARS || record.level === "warning" || record.level === "error" ||
-      record.level === "fatal"
-    ) {
-      flush();
-    } else if (timer === undefined) {
-      timer = setTimeout(flush, BATCH_DELAY_MS);
-      // Pending log lines alone do not keep the process alive; dispose flushes them.
-      Deno.unrefTimer(timer);
-    }
+    const urgent = record.level === "warning" || record.level === "error" ||
+      record.level === "fatal";
+    writer.add(formatter(record), urgent);
   };
-  return Object.assign(sink, { [Symbol.dispose]: flush });
+  return Object.assign(sink, { [Symbol.asyncDispose]: () => writer.flush() });
 }
 
 /** Flushes buffered lines; call before the process exits. */

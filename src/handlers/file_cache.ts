@@ -45,12 +45,15 @@ interface Slot {
   confirmedAt: number;
 }
 
+/** The heads of up to four memo variants, the entry's objects and its fields. */
+const ENTRY_OVERHEAD_BYTES = 2048;
+
 /**
- * Memory an entry may hold: its bytes, and up to two encoded copies in its memo (a GET on a
- * persistent connection, and on a closing one; HEAD encodings are heads only).
+ * Memory an entry may hold: its bytes, up to two encoded copies in its memo (a GET on a
+ * persistent connection, and on a closing one; HEAD encodings are heads only), and overhead.
  */
 export function charge(file: CachedFile): number {
-  return 3 * file.bytes.length;
+  return 3 * file.bytes.length + ENTRY_OVERHEAD_BYTES;
 }
 
 export function identityOf(info: Deno.FileInfo): FileIdentity {

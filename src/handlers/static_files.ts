@@ -144,6 +144,8 @@ function select(
     // §15.4.5: a 304 repeats the validator a 200 would carry, and has no content.
     return { reply: { status: 304, fields: [["ETag", v.etag]], length: 0, body: null }, start: 0 };
   }
+  // HEAD gets GET's answer to a Range too, as from nginx and Go's net/http, so a client can
+  // probe a range before fetching it; RFC 9110 §14.2 defines range handling for GET only.
   const range = ifRangeHolds(head.fields, v)
     ? evaluateRange(head.fields, size)
     : { kind: "full" as const };

@@ -36,6 +36,27 @@ export function latin1(buf: Uint8Array, start: number, end: number): string {
   return out;
 }
 
+/**
+ * The elements of a comma-separated list field (RFC 9110 §5.6.1), trimmed, empty ones left out;
+ * a comma inside a quoted-string (`W/"b,c"`, `q="a,b"`) does not split.
+ */
+export function splitList(value: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i <= value.length; i++) {
+    const c = value[i];
+    if (quoted && c === "\\") i++; // quoted-pair: the next character is literal
+    else if (c === '"') quoted = !quoted;
+    else if ((c === "," && !quoted) || i === value.length) {
+      const element = value.slice(start, i).trim();
+      if (element !== "") out.push(element);
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
 /** The header section of one request: lower-cased names, values with OWS trimmed. */
 export class FieldList {
   readonly names: string[] = [];
@@ -71,15 +92,11 @@ export class FieldList {
     return n;
   }
 
-  /** The comma-separated list elements of every `name` field, trimmed and lower-cased. */
+  /** The list elements of every `name` field (see `splitList`), lower-cased. */
   tokens(name: string): string[] {
     const out: string[] = [];
     for (const value of this.getAll(name)) {
-      for (const part of value.split(",")) {
-        const token = part.trim().toLowerCase();
-        // RFC 9110 §5.6.1: empty list elements are ignored.
-        if (token !== "") out.push(token);
-      }
+      for (const element of splitList(value)) out.push(element.toLowerCase());
     }
     return out;
   }

@@ -531,7 +531,7 @@ function skipQuotedString(buf: Uint8Array, i: number, end: number): number {
       if (i >= end || FIELD_VALUE_BYTE[buf[i] as number] !== 1) {
         throw new HttpError(400, "malformed quoted-pair in chunk extension");
       }
-    } else if (FIELD_VALUE_BYTE[c] !== 1 || c === 0x7f) {
+    } else if (FIELD_VALUE_BYTE[c] !== 1) {
       // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
       throw new HttpError(400, "invalid character in chunk extension");
     }

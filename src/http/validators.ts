@@ -8,7 +8,7 @@
  * - Entity-tags compare strongly for If-Match and If-Range, weakly for If-None-Match (§8.8.3.2).
  */
 
-import type { FieldList } from "./fields.ts";
+import { type FieldList, splitList } from "./fields.ts";
 
 /** What a response is validated by: the file's strong ETag and its modification time. */
 export interface Validators {
@@ -150,24 +150,7 @@ function fieldList(fields: FieldList, name: string): string[] | null {
   if (values.length === 0) return null;
   const out: string[] = [];
   for (const value of values) {
-    for (const member of splitEntityTags(value)) out.push(member);
-  }
-  return out;
-}
-
-/** Splits `"a", W/"b,c", *` into members; a comma inside quotes does not split. */
-function splitEntityTags(value: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i <= value.length; i++) {
-    const c = value[i];
-    if (c === '"') quoted = !quoted;
-    else if ((c === "," && !quoted) || i === value.length) {
-      const member = value.slice(start, i).trim();
-      if (member !== "") out.push(member);
-      start = i + 1;
-    }
+    for (const member of splitList(value)) out.push(member);
   }
   return out;
 }

@@ -247,6 +247,7 @@ export class Connection {
     } catch (error) {
       if (error instanceof PeerGone) {
         if (worker !== 0) server.pool.release(worker);
+        this.#logExchange(head, null, 0, `aborted: ${error.message}${queueNote}`);
         throw error;
       }
       const httpError = this.#asHttpError(error);
@@ -368,70 +369,77 @@ export class Connection {
     const keepAliveValue = keepAlive ? this.#server.keepAliveValue : null;
     const withBody = request?.method !== "HEAD";
     const body = reply.body;
-    let sent = 0;
-    if (reply.memo !== undefined && body instanceof Uint8Array) {
-      await this.#write(
-        reply.memo.encode(reply.status, reply.fields, body, keepAliveValue, withBody),
-      );
-      if (withBody) sent = body.length;
-      this.#logExchange(request, reply, keepAlive, sent, queueNote);
-      return;
-    }
-    const head = serializeHead(reply.status, reply.fields, {
-      contentLength: reply.length,
-      keepAlive: keepAliveValue,
-    });
+    const progress = { sent: 0 };
     try {
-      if (!withBody || body === null) {
-        await this.#write(encodeResponse(head, null));
-      } else if (body instanceof Uint8Array) {
-        await this.#write(encodeResponse(head, body));
-        sent = body.length;
+      if (reply.memo !== undefined && body instanceof Uint8Array) {
+        await this.#write(
+          reply.memo.encode(reply.status, reply.fields, body, keepAliveValue, withBody),
+        );
+        if (withBody) progress.sent = body.length;
       } else {
-        await this.#write(encodeResponse(head, null));
-        sent = await this.#streamFile(body, reply.length, worker);
+        const head = serializeHead(reply.status, reply.fields, {
+          contentLength: reply.length,
+          keepAlive: keepAliveValue,
+        });
+        if (!withBody || body === null) {
+          await this.#write(encodeResponse(head, null));
+        } else if (body instanceof Uint8Array) {
+          await this.#write(encodeResponse(head, body));
+          progress.sent = body.length;
+        } else {
+          await this.#write(encodeResponse(head, null));
+          await this.#streamFile(body, reply.length, worker, progress);
+        }
       }
+    } catch (error) {
+      const fate = `aborted: ${describeFailure(error, this.#expired)}`;
+      this.#logExchange(request, reply, progress.sent, fate + queueNote);
+      throw error;
     } finally {
       if (body !== null && !(body instanceof Uint8Array)) body.close();
     }
-    this.#logExchange(request, reply, keepAlive, sent, queueNote);
+    this.#logExchange(
+      request,
+      reply,
+      progress.sent,
+      (keepAlive ? "keep-alive" : "close") + queueNote,
+    );
   }
 
-  /** One access line per exchange, like nginx's access log; a pre-formatted line costs a
-   * fraction of a structured record (README "Benchmarks"). */
-  #logExchange(
-    request: RequestHead | null,
-    reply: Reply,
-    keepAlive: boolean,
-    sent: number,
-    queueNote: string,
-  ): void {
+  /**
+   * One access line per exchange, like nginx's access log, also for one cut short; a
+   * pre-formatted line costs a fraction of a structured record (README "Benchmarks").
+   * `reply` null: the request ended before any response (e.g. the client left mid-body).
+   */
+  #logExchange(request: RequestHead | null, reply: Reply | null, sent: number, fate: string): void {
     const what = request === null
       ? "unparsable request head (host not checked)"
       : `${request.method} ${request.target} HTTP/1.${request.minor} (${this.#hostNote})`;
-    const note = (reply.note === undefined ? "" : ` (${reply.note})`) + queueNote;
-    log.access.info(plain(
-      `conn#${this.id} ${what} -> ${reply.status} ${
-        statusText(reply.status)
-      }, ${sent} body bytes, ${keepAlive ? "keep-alive" : "close"}${note}`,
-    ));
+    const outcome = reply === null
+      ? "no response"
+      : `${reply.status} ${statusText(reply.status)}, ${sent} body bytes`;
+    const note = reply?.note === undefined ? "" : ` (${reply.note})`;
+    log.access.info(plain(`conn#${this.id} ${what} -> ${outcome}, ${fate}${note}`));
   }
 
   /** Sends exactly `length` bytes of `file` in worker-sized chunks; memory stays flat. */
-  async #streamFile(file: Deno.FsFile, length: number, worker: number): Promise<number> {
+  async #streamFile(
+    file: Deno.FsFile,
+    length: number,
+    worker: number,
+    progress: { sent: number },
+  ): Promise<void> {
     const chunk = this.#server.fileBuffer(worker);
-    let sent = 0;
-    while (sent < length) {
-      const want = Math.min(chunk.length, length - sent);
+    while (progress.sent < length) {
+      const want = Math.min(chunk.length, length - progress.sent);
       const n = await file.read(chunk.subarray(0, want));
       if (n === null) {
         // The file shrank after its Content-Length went out: the framing can't be honoured.
         throw new PeerGone("file shrank while streaming; connection aborted");
       }
       await this.#write(chunk.subarray(0, n));
-      sent += n;
+      progress.sent += n;
     }
-    return sent;
   }
 
   async #read(kind: DeadlineKind, until: number): Promise<boolean> {

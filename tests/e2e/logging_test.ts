@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnServer } from "../helpers/server.ts";
+import { PROJECT_DIR, spawnServer, tempDir } from "../helpers/server.ts";
 
 const REQUESTS_PER_CONNECTION = 99; // below keep-alive's max=100, so every one is answered
 const CONNECTIONS = 30;
@@ -65,3 +65,123 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "access log: a download cut short is logged with the bytes sent and why",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const root = await tempDir();
+    await Deno.mkdir(`${root.path}/uploads`);
+    await Deno.writeFile(`${root.path}/big.png`, new Uint8Array(32 * 1024 * 1024));
+    const server = await spawnServer(["0"], { root: root.path });
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      await conn.write(
+        new TextEncoder().encode(`GET /big.png HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`),
+      );
+      // Read a little, then reset the connection (SO_LINGER is not needed: unread data does it).
+      await conn.read(new Uint8Array(1000));
+      conn.close();
+      const line = await waitForLine(
+        server.log,
+        /GET \/big\.png .* -> 200 OK, \d+ body bytes, aborted: /,
+      );
+      const sent = Number(/200 OK, (\d+) body bytes/.exec(line)![1]);
+      assert.ok(sent < 32 * 1024 * 1024, `logged ${sent} bytes for a download cut short`);
+    } finally {
+      server.process.kill("SIGKILL");
+      await server.status;
+      await root.remove();
+    }
+  },
+});
+
+Deno.test({
+  name: "access log: braces in a target are logged as they are",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const server = await spawnServer(["0"]);
+    try {
+      for (const target of ["/x}y", "/a{b}c", "/{id}"]) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+        await conn.write(new TextEncoder().encode(
+          `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`,
+        ));
+        while (await conn.read(new Uint8Array(4096)) !== null) { /* until closed */ }
+        conn.close();
+        const escaped = target.replace(/[{}]/g, (c) => `\\${c}`);
+        await waitForLine(server.log, new RegExp(`GET ${escaped} HTTP/1\\.1 .* -> 404 Not Found`));
+      }
+    } finally {
+      server.process.kill("SIGKILL");
+      await server.status;
+    }
+  },
+});
+
+Deno.test({
+  name: "access log: a stderr nobody reads does not stop the server",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    // stderr is a pipe that is never read: it fills after 64 KiB (a few hundred lines).
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-read=resources",
+        "--allow-write=resources/uploads",
+        "main.ts",
+        "--port",
+        "0",
+        "--log-level",
+        "debug",
+      ],
+      cwd: PROJECT_DIR,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    try {
+      // The port is in the first line; read just that, then never read stderr again.
+      const reader = child.stderr.getReader();
+      let text = "";
+      while (!/listening on http:\/\/[^ ]*:(\d+)\//.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`server exited:\n${text}`);
+        text += new TextDecoder().decode(value);
+      }
+      const port = Number(/listening on http:\/\/[^ ]*:(\d+)\//.exec(text)![1]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("the server stalled on its log")), 10_000);
+      });
+      try {
+        const counts = await Promise.race([
+          Promise.all(Array.from({ length: 20 }, () => burst(port))),
+          stalled,
+        ]);
+        assert.equal(counts.reduce((a, b) => a + b, 0), 20 * REQUESTS_PER_CONNECTION);
+      } finally {
+        clearTimeout(timer);
+      }
+      reader.releaseLock();
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+    }
+  },
+});
+
+/** Waits (at most 5 s) for a log line matching `pattern`; returns it. */
+async function waitForLine(log: () => string, pattern: RegExp): Promise<string> {
+  const until = Date.now() + 5_000;
+  for (;;) {
+    const line = log().split("\n").find((l) => pattern.test(l));
+    if (line !== undefined) return line;
+    if (Date.now() > until) throw new Error(`no log line matches ${pattern}:\n${log()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

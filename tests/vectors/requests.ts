@@ -978,6 +978,13 @@ export const REQUEST_VECTORS: readonly RequestVector[] = [
     expect: { error: 400 },
   },
   {
+    name:
+      "Transfer-Encoding with a comma inside a quoted parameter is one coding (RFC 9110 §5.6.1)",
+    input:
+      'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip;q="a,b", chunked\r\n\r\n0\r\n\r\n',
+    expect: { error: 501 },
+  },
+  {
     name: "chunk size negative",
     input: CHUNKED_HEAD + "-5\r\nhello\r\n0\r\n\r\n",
     expect: { error: 400 },

@@ -28,7 +28,7 @@ Deno.test("file cache: a hit needs the same file; a change, a swap or a removal 
   try {
     const path = `${dir.path}/a.txt`;
     await Deno.writeTextFile(path, "first");
-    const cache = new FileCache(1024);
+    const cache = new FileCache(64 * 1024);
     const entry = await entryFor(path);
     cache.put("/a.txt", path, entry, cache.generation);
     assert.equal(cache.fresh("/a.txt", path), entry);
@@ -69,25 +69,26 @@ Deno.test("file cache: capacity is respected, least recently used goes first", a
       paths.push(path);
     }
     const [a, b, c] = paths as [string, string, string];
-    // Each 40-byte file is charged 3 x 40 (its bytes and two encoded responses).
-    const cache = new FileCache(300);
+    // Each 40-byte file is charged 3 x 40 + 2048 = 2168 (its bytes, two encoded responses and
+    // overhead): two fit in 5000, three do not.
+    const cache = new FileCache(5000);
     cache.put("/a", a, await entryFor(a), cache.generation);
     cache.put("/b", b, await entryFor(b), cache.generation);
     assert.ok(cache.fresh("/a", a), "a used again, so b is now the oldest");
     cache.put("/c", c, await entryFor(c), cache.generation);
-    assert.equal(cache.bytes, 240);
+    assert.equal(cache.bytes, 2 * 2168);
     assert.ok(cache.fresh("/a", a));
     assert.equal(cache.fresh("/b", b), null, "b evicted");
     assert.ok(cache.fresh("/c", c));
 
     // Replacing an entry does not count it twice; an entry above capacity is not kept.
     cache.put("/c", c, await entryFor(c), cache.generation);
-    assert.equal(cache.bytes, 240);
+    assert.equal(cache.bytes, 2 * 2168);
     const big = `${dir.path}/big.txt`;
-    await Deno.writeFile(big, new Uint8Array(101));
+    await Deno.writeFile(big, new Uint8Array(1000));
     cache.put("/big", big, await entryFor(big), cache.generation);
     assert.equal(cache.fresh("/big", big), null);
-    assert.equal(cache.bytes, 240);
+    assert.equal(cache.bytes, 2 * 2168);
   } finally {
     await dir.remove();
   }
@@ -104,7 +105,7 @@ async function until(what: string, condition: () => boolean): Promise<void> {
 
 Deno.test("file cache: with a watcher, a change drops the entry without any stat", async () => {
   const dir = await tempDir();
-  const cache = new FileCache(1024);
+  const cache = new FileCache(64 * 1024);
   try {
     const sub = `${dir.path}/sub`;
     await Deno.mkdir(sub);
