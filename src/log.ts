@@ -66,6 +66,8 @@ const BATCH_DELAY_MS = 50;
 const BACKLOG_CHARS = 16 * 1024 * 1024;
 /** How soon a write that stderr refused (non-blocking and full) is tried again. */
 const RETRY_MS = 10;
+/** At exit, how long waiting lines may take to be written before the process goes anyway. */
+const EXIT_FLUSH_MS = 2_000;
 
 /**
  * Gathers formatted lines and writes them to stderr a batch at a time, one asynchronous write
@@ -101,10 +103,21 @@ class StderrWriter {
     }
   }
 
-  /** Resolves once everything added so far is written. */
-  async flush(): Promise<void> {
+  /**
+   * Resolves once everything added so far is written, or after `timeoutMs` if stderr does not
+   * take it (so a stuck pipe cannot hold the process at exit).
+   */
+  async flush(timeoutMs: number): Promise<void> {
     this.#start();
-    while (this.#writing !== null) await this.#writing;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    const written = (async () => {
+      while (this.#writing !== null) await this.#writing;
+    })();
+    await Promise.race([written, gaveUp]);
+    clearTimeout(timer);
   }
 
   /** Last resort when the process is dying: writes what waits, synchronously, best effort. */
@@ -174,7 +187,7 @@ function batchedStderrSink(formatter: TextFormatter): Sink & AsyncDisposable {
       record.level === "fatal";
     writer.add(formatter(record), urgent);
   };
-  return Object.assign(sink, { [Symbol.asyncDispose]: () => writer.flush() });
+  return Object.assign(sink, { [Symbol.asyncDispose]: () => writer.flush(EXIT_FLUSH_MS) });
 }
 
 /** Flushes buffered lines; call before the process exits. */
