@@ -9,9 +9,21 @@
 import assert from "node:assert/strict";
 import type { ServerConfig } from "../../src/config.ts";
 import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
+import {
+  assertBytes,
+  comparable,
+  currentEtag,
+  describe,
+  ETAG,
+  type FieldList,
+  lastModifiedOf,
+  randomBytes,
+  request,
+  send,
+  sendThenProbe,
+} from "../helpers/file_responses.ts";
 import { startTestServer, tempDir } from "../helpers/server.ts";
 
-const ETAG = /^"[0-9a-f]+-[0-9a-f]+"$/;
 const IMF_FIXDATE =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
@@ -74,85 +86,6 @@ async function startSite(config: Partial<ServerConfig> = { fileCacheValidMs: 0 }
   };
 }
 
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
-  return out;
-}
-
-type FieldList = [string, string][];
-
-function request(port: number, method: string, target: string, fields: FieldList = []): string {
-  const extra = fields.map(([n, v]) => `${n}: ${v}\r\n`).join("");
-  return `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}\r\n`;
-}
-
-/** One request on a fresh connection; returns the first response. */
-async function send(
-  port: number,
-  method: string,
-  target: string,
-  fields: FieldList = [],
-): Promise<RawResponse> {
-  const client = await RawClient.connect(port);
-  try {
-    await client.send(request(port, method, target, fields));
-    return await client.response({ head: method === "HEAD", timeoutMs: 10_000 });
-  } finally {
-    client.close();
-  }
-}
-
-/**
- * Sends the request and, in the same write, a GET of page.html; returns the first response after
- * checking that the second one parses and is exact. This proves the connection stayed open and
- * that the first response carried exactly the body bytes its framing announced.
- */
-async function sendThenProbe(
-  site: Site,
-  method: string,
-  target: string,
-  fields: FieldList = [],
-): Promise<RawResponse> {
-  const client = await RawClient.connect(site.port);
-  try {
-    await client.send(
-      request(site.port, method, target, fields) + request(site.port, "GET", "/page.html"),
-    );
-    const first = await client.response({ head: method === "HEAD", timeoutMs: 10_000 });
-    assert.notEqual(
-      first.header("connection")?.toLowerCase(),
-      "close",
-      `${method} ${target}: the connection is closed after ${first.status}`,
-    );
-    const probe = await client.response({ timeoutMs: 10_000 });
-    assert.equal(probe.status, 200, `probe after ${first.status}: ${probe.status}`);
-    assertBytes(probe.body, await Deno.readFile(site.path("page.html")), "probe body");
-    assert.equal(client.pending, 0, `stray bytes after the probe response`);
-    return first;
-  } finally {
-    client.close();
-  }
-}
-
-/** Index of the first differing byte, or -1 when equal (a readable failure for large files). */
-function firstMismatch(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
-  return a.length === b.length ? -1 : n;
-}
-
-function assertBytes(actual: Uint8Array, expected: Uint8Array, label: string): void {
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  assert.equal(firstMismatch(actual, expected), -1, `${label}: bytes differ`);
-}
-
-function describe(res: RawResponse): string {
-  const head = res.fields.map(([n, v]) => `${n}: ${v}`).join("\n");
-  const body = res.body.length <= 200 ? JSON.stringify(res.text()) : `${res.body.length} bytes`;
-  return `${res.version} ${res.status} ${res.reason}\n${head}\n\n${body}`;
-}
-
 function imfDate(ms: number): string {
   return new Date(ms).toUTCString();
 }
@@ -173,12 +106,6 @@ function asctimeDate(ms: number): string {
   return `${DAYS[d.getUTCDay()]!.slice(0, 3)} ${MONTHS[d.getUTCMonth()]} ` +
     `${String(d.getUTCDate()).padStart(2, " ")} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:` +
     `${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
-}
-
-/** Last-Modified as the server must write it for the file's current mtime. */
-async function lastModifiedOf(path: string): Promise<string> {
-  const info = await Deno.stat(path);
-  return imfDate(Math.floor(info.mtime!.getTime() / 1000) * 1000);
 }
 
 /** A 200 with the whole file, its validators and Accept-Ranges. */
@@ -223,19 +150,6 @@ function assertPreconditionFailed(res: RawResponse, label: string) {
   assert.ok(body.length > 0 && body.length <= 200, `${label}: body not short: ${body.length}`);
   assert.ok(body.includes("412"), `${label}: body does not name 412: ${body}`);
   assert.equal(res.header("content-range"), null);
-}
-
-/** The ETag the server currently gives `name` (read from a plain GET). */
-async function currentEtag(site: Site, name: string): Promise<string> {
-  const res = await send(site.port, "HEAD", `/${name}`);
-  const etag = res.header("etag");
-  assert.ok(etag !== null && ETAG.test(etag), `ETag of /${name} is ${etag}`);
-  return etag;
-}
-
-/** Fields compared between HEAD and GET: all but Date. */
-function comparable(res: RawResponse): string[] {
-  return res.fields.filter(([n]) => n !== "date").map(([n, v]) => `${n}: ${v}`).sort();
 }
 
 Deno.test("validators: ETag, Last-Modified and Accept-Ranges on 200 for small and streamed files", async (t) => {

@@ -8,9 +8,21 @@
 
 import assert from "node:assert/strict";
 import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
+import {
+  assertBytes,
+  comparable,
+  currentEtag,
+  describe,
+  ETAG,
+  type FieldList,
+  lastModifiedOf,
+  randomBytes,
+  request,
+  send,
+  sendThenProbe,
+} from "../helpers/file_responses.ts";
 import { RESOURCES, startTestServer, tempDir } from "../helpers/server.ts";
 
-const ETAG = /^"[0-9a-f]+-[0-9a-f]+"$/;
 const OCTET = "application/octet-stream";
 const HTML = "text/html; charset=utf-8";
 
@@ -74,99 +86,11 @@ async function startSite(): Promise<Site> {
   };
 }
 
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
-  return out;
-}
-
-type FieldList = [string, string][];
-
-function request(port: number, method: string, target: string, fields: FieldList = []): string {
-  const extra = fields.map(([n, v]) => `${n}: ${v}\r\n`).join("");
-  return `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}\r\n`;
-}
-
-async function send(
-  port: number,
-  method: string,
-  target: string,
-  fields: FieldList = [],
-): Promise<RawResponse> {
-  const client = await RawClient.connect(port);
-  try {
-    await client.send(request(port, method, target, fields));
-    return await client.response({ head: method === "HEAD", timeoutMs: 10_000 });
-  } finally {
-    client.close();
-  }
-}
-
-/**
- * Sends the request and, in the same write, a GET of page.html; returns the first response after
- * checking the second: the connection stayed open and the first response's framing was exact.
- */
-async function sendThenProbe(
-  site: Site,
-  method: string,
-  target: string,
-  fields: FieldList = [],
-): Promise<RawResponse> {
-  const client = await RawClient.connect(site.port);
-  try {
-    await client.send(
-      request(site.port, method, target, fields) + request(site.port, "GET", "/page.html"),
-    );
-    const first = await client.response({ head: method === "HEAD", timeoutMs: 10_000 });
-    assert.notEqual(
-      first.header("connection")?.toLowerCase(),
-      "close",
-      `${method} ${target}: the connection is closed after ${first.status}`,
-    );
-    const probe = await client.response({ timeoutMs: 10_000 });
-    assert.equal(probe.status, 200, `probe after ${first.status}: ${probe.status}`);
-    assertBytes(probe.body, await Deno.readFile(site.path("page.html")), "probe body");
-    assert.equal(client.pending, 0, "stray bytes after the probe response");
-    return first;
-  } finally {
-    client.close();
-  }
-}
-
-function firstMismatch(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
-  return a.length === b.length ? -1 : n;
-}
-
-function assertBytes(actual: Uint8Array, expected: Uint8Array, label: string): void {
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  assert.equal(firstMismatch(actual, expected), -1, `${label}: bytes differ`);
-}
-
-function describe(res: RawResponse): string {
-  const head = res.fields.map(([n, v]) => `${n}: ${v}`).join("\n");
-  const body = res.body.length <= 200 ? JSON.stringify(res.text()) : `${res.body.length} bytes`;
-  return `${res.version} ${res.status} ${res.reason}\n${head}\n\n${body}`;
-}
-
-async function lastModifiedOf(path: string): Promise<string> {
-  const info = await Deno.stat(path);
-  return new Date(Math.floor(info.mtime!.getTime() / 1000) * 1000).toUTCString();
-}
-
 /** The type fields a file gets: HTML inline, the rest as a download. */
 function typeFields(name: string): { type: string; disposition: string | null } {
   return name.endsWith(".html")
     ? { type: HTML, disposition: null }
     : { type: OCTET, disposition: `attachment; filename="${name}"` };
-}
-
-async function currentEtag(site: Site, name: string): Promise<string> {
-  const res = await send(site.port, "HEAD", `/${name}`);
-  const etag = res.header("etag");
-  assert.ok(etag !== null && ETAG.test(etag), `ETag of /${name} is ${etag}`);
-  return etag;
 }
 
 /** 206 with bytes first..last (inclusive) of the file, its type and validators. */
@@ -226,10 +150,6 @@ async function assertUnsatisfiable(site: Site, res: RawResponse, name: string, l
     { etag: await currentEtag(site, name), lastModified: await lastModifiedOf(site.path(name)) },
     `${label}: 416 validators`,
   );
-}
-
-function comparable(res: RawResponse): string[] {
-  return res.fields.filter(([n]) => n !== "date").map(([n, v]) => `${n}: ${v}`).sort();
 }
 
 /** [Range value, first, last] for a file of `size` bytes. */
