@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT_DIR, spawnServer, tempDir } from "../helpers/server.ts";
+import { PROJECT_DIR, spawnServer, startArgs, tempDir } from "../helpers/server.ts";
 
 const REQUESTS_PER_CONNECTION = 99; // below keep-alive's max=100, so every one is answered
 const CONNECTIONS = 30;
@@ -128,17 +128,7 @@ Deno.test({
   fn: async () => {
     // stderr is a pipe that is never read: it fills after 64 KiB (a few hundred lines).
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read=resources",
-        "--allow-write=resources/uploads",
-        "main.ts",
-        "--port",
-        "0",
-        "--log-level",
-        "debug",
-      ],
+      args: startArgs(["--port", "0", "--log-level", "debug"]),
       cwd: PROJECT_DIR,
       stdin: "null",
       stdout: "null",

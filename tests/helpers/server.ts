@@ -80,6 +80,18 @@ export async function spawnServer(
   }
 }
 
+/** `deno run` arguments that start main.ts with `args`, in `deno task start`'s sandbox. */
+export function startArgs(args: string[]): string[] {
+  return [
+    "run",
+    "--allow-net",
+    "--allow-read=resources",
+    "--allow-write=resources/uploads",
+    "main.ts",
+    ...args,
+  ];
+}
+
 /**
  * Runs main.ts with `args` to completion (for CLI tests); returns code, stdout and stderr.
  * Bounded by `timeoutMs`: an argument wrongly accepted would start a server that never exits,
@@ -90,14 +102,7 @@ export async function runCli(
   timeoutMs = 10_000,
 ): Promise<{ code: number; out: string; err: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read=resources",
-      "--allow-write=resources/uploads",
-      "main.ts",
-      ...args,
-    ],
+    args: startArgs(args),
     cwd: PROJECT_DIR,
     stdin: "null",
     signal: AbortSignal.timeout(timeoutMs),
