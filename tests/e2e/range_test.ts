@@ -10,21 +10,20 @@ import assert from "node:assert/strict";
 import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
 import {
   assertBytes,
+  assertHeadLikeGet,
+  assertWhole,
   comparable,
   currentEtag,
   describe,
-  ETAG,
   type FieldList,
   lastModifiedOf,
   randomBytes,
   request,
   send,
   sendThenProbe,
+  typeFields,
 } from "../helpers/file_responses.ts";
 import { RESOURCES, startTestServer, tempDir } from "../helpers/server.ts";
-
-const OCTET = "application/octet-stream";
-const HTML = "text/html; charset=utf-8";
 
 /** The files' mtime, with a fraction of a second that Last-Modified drops. */
 const MTIME = new Date("2020-01-05T10:20:30.750Z");
@@ -86,13 +85,6 @@ async function startSite(): Promise<Site> {
   };
 }
 
-/** The type fields a file gets: HTML inline, the rest as a download. */
-function typeFields(name: string): { type: string; disposition: string | null } {
-  return name.endsWith(".html")
-    ? { type: HTML, disposition: null }
-    : { type: OCTET, disposition: `attachment; filename="${name}"` };
-}
-
 /** 206 with bytes first..last (inclusive) of the file, its type and validators. */
 async function assertPartial(
   site: Site,
@@ -117,21 +109,6 @@ async function assertPartial(
   assert.equal(res.header("etag"), await currentEtag(site, name), `${label}: ETag`);
   assert.equal(res.header("last-modified"), await lastModifiedOf(site.path(name)), label);
   assert.equal(res.header("transfer-encoding"), null);
-}
-
-/** 200 with the whole file, no Content-Range. */
-async function assertWhole(site: Site, res: RawResponse, name: string, label: string) {
-  const file = await Deno.readFile(site.path(name));
-  assert.equal(res.status, 200, `${label}: expected 200\n${describe(res)}`);
-  assert.equal(res.header("content-range"), null, `${label}: Content-Range on a 200`);
-  assert.equal(res.header("content-length"), String(file.length), `${label}: Content-Length`);
-  assertBytes(res.body, file, label);
-  const { type, disposition } = typeFields(name);
-  assert.equal(res.header("content-type"), type, `${label}: Content-Type`);
-  assert.equal(res.header("content-disposition"), disposition, `${label}: Content-Disposition`);
-  assert.equal(res.header("accept-ranges"), "bytes", `${label}: Accept-Ranges`);
-  assert.match(res.header("etag") ?? "", ETAG, `${label}: ETag`);
-  assert.equal(res.header("last-modified"), await lastModifiedOf(site.path(name)), label);
 }
 
 /** 416 with `Content-Range: bytes *\/size`, a short text body and the validators. */
@@ -643,12 +620,7 @@ Deno.test("HEAD with Range: GET's status and fields, no body bytes", async (t) =
       ];
       for (const row of rows) {
         await t.step(`HEAD /${name} ${row.label} → ${row.status}`, async () => {
-          const get = await send(site.port, "GET", `/${name}`, row.fields);
-          assert.equal(get.status, row.status, `GET ${row.label}\n${describe(get)}`);
-          const head = await sendThenProbe(site, "HEAD", `/${name}`, row.fields);
-          assert.equal(head.status, row.status, `HEAD ${row.label}\n${describe(head)}`);
-          assert.equal(head.reason, get.reason);
-          assert.deepEqual(comparable(head), comparable(get), "HEAD fields differ from GET's");
+          await assertHeadLikeGet(site, `/${name}`, row.label, row.fields, row.status);
         });
       }
     }

@@ -119,3 +119,49 @@ export async function currentEtag(site: ServedSite, name: string): Promise<strin
 export function comparable(res: RawResponse): string[] {
   return res.fields.filter(([n]) => n !== "date").map(([n, v]) => `${n}: ${v}`).sort();
 }
+
+/** The type fields a file gets: HTML inline, the rest as a download. */
+export function typeFields(name: string): { type: string; disposition: string | null } {
+  return name.endsWith(".html")
+    ? { type: "text/html; charset=utf-8", disposition: null }
+    : { type: "application/octet-stream", disposition: `attachment; filename="${name}"` };
+}
+
+/** A 200 with the whole file: its bytes, type fields, validators and Accept-Ranges. */
+export async function assertWhole(
+  site: ServedSite,
+  res: RawResponse,
+  name: string,
+  label: string,
+): Promise<void> {
+  const file = await Deno.readFile(site.path(name));
+  assert.equal(res.status, 200, `${label}: expected 200\n${describe(res)}`);
+  assert.equal(res.header("content-range"), null, `${label}: Content-Range on a 200`);
+  assert.equal(res.header("content-length"), String(file.length), `${label}: Content-Length`);
+  assertBytes(res.body, file, label);
+  const { type, disposition } = typeFields(name);
+  assert.equal(res.header("content-type"), type, `${label}: Content-Type`);
+  assert.equal(res.header("content-disposition"), disposition, `${label}: Content-Disposition`);
+  assert.equal(res.header("accept-ranges"), "bytes", `${label}: Accept-Ranges`);
+  assert.match(res.header("etag") ?? "", ETAG, `${label}: ETag`);
+  assert.equal(res.header("last-modified"), await lastModifiedOf(site.path(name)), label);
+}
+
+/**
+ * GET and HEAD of `target` with `fields` both answer `status`, with the same reason and fields
+ * (Date aside), and HEAD's response has no body (a pipelined probe still parses after it).
+ */
+export async function assertHeadLikeGet(
+  site: ServedSite,
+  target: string,
+  label: string,
+  fields: FieldList,
+  status: number,
+): Promise<void> {
+  const get = await send(site.port, "GET", target, fields);
+  assert.equal(get.status, status, `GET ${label}\n${describe(get)}`);
+  const head = await sendThenProbe(site, "HEAD", target, fields);
+  assert.equal(head.status, status, `HEAD ${label}\n${describe(head)}`);
+  assert.equal(head.reason, get.reason);
+  assert.deepEqual(comparable(head), comparable(get), "HEAD fields differ from GET's");
+}
