@@ -5,13 +5,15 @@
  * - A connection holds a worker only from the moment its request head is complete until its
  *   response is written; idle time and head reading cost no worker.
  * - Responses go out in request order (one request at a time per connection, RFC 9112 §9.3.2).
- * - Every HttpError, wherever thrown, is turned into a response here, in `#handle` or `#loop`,
- *   and `closesConnection` alone decides whether the connection survives it.
+ * - Every HttpError, wherever thrown, is turned into a response here, by `#errorReply`, and
+ *   `keepAliveAfter` alone decides whether the connection survives an exchange; a response
+ *   that ends the connection without a request to answer goes out through `#refuse`.
  * - Timeouts are deadlines checked by the server's sweeper, which calls `expire`.
  */
 
 import { type ParseEvent, type RequestHead, RequestParser } from "../http/parser.ts";
 import { checkHost } from "../http/host.ts";
+import { keepAliveAfter } from "../http/persistence.ts";
 import { CONTINUE_BYTES, encodeResponse, serializeHead } from "../http/response.ts";
 import { HttpError, statusText } from "../http/status.ts";
 import { decodePath, parseTarget } from "../http/target.ts";
@@ -35,12 +37,6 @@ const READ_BYTES = 4 * 1024;
  * so the client's TCP stack does not reset the connection and lose the response. */
 const LINGER_MS = 2_000;
 const LINGER_BYTES = 64 * 1024;
-
-/** Statuses after which the request stream cannot be trusted, or the server is refusing work. */
-function closesConnection(status: number): boolean {
-  return status === 400 || status === 408 || status === 413 || status === 414 ||
-    status === 417 || status === 431 || status >= 500;
-}
 
 /** The peer went away (EOF, reset, or our own timeout) while a request was in progress. */
 class PeerGone extends Error {
@@ -111,17 +107,11 @@ export class Connection {
       ? "closed: no request within the head timeout"
       : `closed: ${kind} timeout`;
     if (kind === "head" || kind === "body") {
-      // RFC 9110 §15.5.9: tell a slow client why, then close; never wait on it.
-      const reply = errorReply(new HttpError(408, `${kind} too slow`));
-      const bytes = encodeResponse(
-        serializeHead(reply.status, reply.fields, { contentLength: reply.length, keepAlive: null }),
-        reply.body as Uint8Array,
+      // RFC 9110 §15.5.9: tell a slow client why, then close; never wait on it (the loop's
+      // read is still pending, so there is no lingering here).
+      this.#refuse(new HttpError(408, `${kind} too slow`), false).catch(() => {}).finally(() =>
+        this.#close()
       );
-      log.access.info("conn#{id} 408 Request Timeout ({kind} too slow), close", {
-        id: this.id,
-        kind,
-      });
-      this.#conn.write(bytes).catch(() => {}).finally(() => this.#close());
     } else {
       this.#close();
     }
@@ -155,9 +145,8 @@ export class Connection {
       } catch (error) {
         if (!(error instanceof HttpError)) throw error;
         // The head could not be parsed: answer without a request context, then close.
-        await this.#sendReply(null, errorReply(error), false);
-        await this.#linger();
         this.#fate = `closed after ${error.status}`;
+        await this.#refuse(error, true);
         return;
       }
       if (event.kind === "need-more") {
@@ -206,8 +195,6 @@ export class Connection {
     this.#continueSent = false;
     this.#setState("active");
 
-    let keepAlive = head.keepAlive && !server.stopping &&
-      this.#requests < server.config.maxRequestsPerConnection;
     let worker = 0;
     let queueNote = "";
     let reply: Reply;
@@ -250,22 +237,23 @@ export class Connection {
         this.#logExchange(head, null, 0, `aborted: ${error.message}${queueNote}`);
         throw error;
       }
-      const httpError = this.#asHttpError(error);
-      reply = errorReply(httpError);
-      if (closesConnection(httpError.status)) keepAlive = false;
+      reply = this.#errorReply(error);
     }
 
+    // Decided once the handler has answered, so a stop that began meanwhile makes this
+    // response the connection's last.
+    const keepAlive = keepAliveAfter({
+      requested: head.keepAlive,
+      status: reply.status,
+      requestsServed: this.#requests,
+      maxRequests: server.config.maxRequestsPerConnection,
+      stopping: server.stopping,
+      // RFC 9110 §10.1.1: a client told to wait for 100 Continue may never send the body the
+      // handler did not read, so the connection cannot wait for it to be drained.
+      continuePending: this.#parser.inBody && head.expect === "100-continue" &&
+        !this.#continueSent && head.contentLength !== 0,
+    });
     try {
-      // A body the handler did not read: with 100-continue pending the client may never send
-      // it, so close instead of waiting (RFC 9110 §10.1.1); otherwise it is drained below.
-      if (
-        keepAlive && this.#parser.inBody && head.expect === "100-continue" &&
-        !this.#continueSent && head.contentLength !== 0
-      ) {
-        keepAlive = false;
-      }
-      // A stop that began while this request was served makes its response the last one.
-      if (server.stopping) keepAlive = false;
       await this.#sendReply(head, reply, keepAlive, worker, queueNote);
     } finally {
       if (worker !== 0) server.pool.release(worker);
@@ -311,11 +299,28 @@ export class Connection {
     return { head, path, readBody: () => this.#readBody(head) };
   }
 
-  #asHttpError(error: unknown): HttpError {
-    if (error instanceof HttpError) return error;
-    if (error instanceof PoolClosedError) return new HttpError(503, "server stopping");
+  /** The one place an error becomes a response: an HttpError as it says, anything else a 500. */
+  #errorReply(error: unknown): Reply {
+    if (error instanceof HttpError) return errorReply(error);
+    if (error instanceof PoolClosedError) {
+      return errorReply(
+        new HttpError(503, "server stopping", [
+          ["Retry-After", String(this.#server.config.retryAfterSeconds)],
+        ]),
+      );
+    }
     log.server.error("conn#{id} internal error: {error}", { id: this.id, error });
-    return new HttpError(500, "internal error");
+    return errorReply(new HttpError(500, "internal error"));
+  }
+
+  /**
+   * Sends `error` as the connection's last response when there is no request to answer (a head
+   * that could not be parsed, a head or body too slow); with `linger`, then drains input so the
+   * response is not lost to a reset.
+   */
+  async #refuse(error: HttpError, linger: boolean): Promise<void> {
+    await this.#sendReply(null, this.#errorReply(error), false);
+    if (linger) await this.#linger();
   }
 
   /** The whole request body (the parser bounds it by maxBodyBytes). */
@@ -413,7 +418,7 @@ export class Connection {
    */
   #logExchange(request: RequestHead | null, reply: Reply | null, sent: number, fate: string): void {
     const what = request === null
-      ? "unparsable request head (host not checked)"
+      ? "no complete request head (host not checked)"
       : `${request.method} ${request.target} HTTP/1.${request.minor} (${this.#hostNote})`;
     const outcome = reply === null
       ? "no response"
