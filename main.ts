@@ -7,7 +7,8 @@
 
 import { CliError, parseCli } from "./src/cli.ts";
 import { flushLogging, log, setupLogging } from "./src/log.ts";
-import { startServer, StartupError } from "./src/server/listener.ts";
+import { startServer } from "./src/server/listener.ts";
+import { StartupError } from "./src/server/startup.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,8 +1,11 @@
 /**
- * The running server: start-up checks, the accept loop, timers, and graceful stop.
+ * The running server: the engine that serves any listener, and its graceful stop.
+ *
+ * `startServer` = `prepareSite` + `openListener` (startup.ts) + `serve`; `serve` takes any
+ * `Deno.Listener` (TCP or TLS) without knowing which, like Go's `Server.Serve`.
  *
  * Invariants:
- * - Accept errors never end the loop while running; they back off (5 ms doubling to 1 s).
+ * - Accept failures never end the loop while running (accept.ts decides how soon to retry).
  * - Deadlines of all connections are enforced by one sweeper timer, not a timer per read.
  * - `stop()` stops accepting, closes idle connections, lets requests in flight finish until
  *   `shutdownGraceMs`, then closes the rest; it resolves once every connection is gone.
@@ -10,22 +13,14 @@
 
 import type { ServerConfig } from "../config.ts";
 import { allowedHosts } from "../http/host.ts";
-import { FileCache } from "../handlers/file_cache.ts";
-import { cleanLeftovers } from "../handlers/upload.ts";
 import { log } from "../log.ts";
+import { acceptLoop } from "./accept.ts";
 import { Connection } from "./connection.ts";
 import { WorkerPool } from "./pool.ts";
 import { ServerState } from "./state.ts";
+import { openListener, type PreparedSite, prepareSite } from "./startup.ts";
 
 const SWEEP_INTERVAL_MS = 250;
-
-/** A start-up problem with a one-line explanation for the operator. */
-export class StartupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StartupError";
-  }
-}
 
 export interface ShutdownSummary {
   connections: number;
@@ -43,64 +38,43 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const started = Date.now();
-  let rootReal: string;
+  const prepared = await prepareSite(config);
+  let listener: Deno.Listener;
   try {
-    rootReal = await Deno.realPath(config.root);
-    if (!(await Deno.stat(rootReal)).isDirectory) throw new Error("not a directory");
+    listener = openListener(config);
   } catch (error) {
-    throw new StartupError(`cannot serve root "${config.root}": ${reason(error)}`);
-  }
-  const uploadsDir = `${rootReal}/uploads`;
-  try {
-    await Deno.mkdir(uploadsDir, { recursive: true });
-    const removed = await cleanLeftovers(uploadsDir);
-    if (removed > 0) {
-      log.server.warn("removed {removed} partial upload(s) left by an earlier crash", { removed });
-    }
-  } catch (error) {
-    throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${reason(error)}`);
-  }
-
-  let listener: Deno.TcpListener;
-  try {
-    listener = Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
-  } catch (error) {
-    throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${reason(error)}`);
+    prepared.close();
+    throw error;
   }
   const addr = listener.addr as Deno.NetAddr;
-  const pool = new WorkerPool(config.poolSize, config.queueLimit);
-  const cache = new FileCache(config.fileCacheBytes);
-  const cacheFallback = (error: unknown) => {
-    log.server.warn(
-      "cannot watch {root} for changes ({error}); every cached file is confirmed by a stat",
-      { root: rootReal, error: reason(error) },
-    );
-  };
-  if (config.fileCacheValidMs > 0) {
-    try {
-      cache.watch(rootReal, config.fileCacheValidMs, cacheFallback);
-    } catch (error) {
-      cacheFallback(error);
-    }
-  }
   const state = new ServerState(config, {
-    pool,
-    site: { root: { real: rootReal, cache }, uploadsDir },
+    pool: new WorkerPool(config.poolSize, config.queueLimit),
+    site: prepared.site,
     allowedHosts: allowedHosts(config.host, addr.port),
   });
-
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   log.server.info(
     "denohttpd listening on http://{address}:{port}/ serving {root} with {pool} workers (queue {queue}); press Ctrl+C to stop",
     {
       address: shown,
       port: addr.port,
-      root: rootReal,
+      root: prepared.site.root.real,
       pool: config.poolSize,
       queue: config.queueLimit,
     },
   );
+  return serve(listener, state, prepared);
+}
+
+/** Serves `listener` with the engine until `stop()`; `site` is released at the stop. */
+export function serve(
+  listener: Deno.Listener,
+  state: ServerState,
+  site: PreparedSite,
+): RunningServer {
+  const started = Date.now();
+  const { config, pool } = state;
+  const addr = listener.addr as Deno.NetAddr;
 
   const sweeper = setInterval(() => {
     const now = Date.now();
@@ -113,8 +87,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const snapshot = () => {
     const s = pool.snapshot();
     log.pool.info(
-      "snapshot: workers busy {busy}/{size}, queued {queued}, open connections {open}, requests served {requests}",
-      { ...s, open: state.connections.size, requests: state.stats.requests },
+      "snapshot: workers busy {busy}/{size}, queued {queued}, open connections {open}, requests served {requests}, connections lost before accept {lost}",
+      {
+        ...s,
+        open: state.connections.size,
+        requests: state.stats.requests,
+        lost: state.stats.lostBeforeAccept,
+      },
     );
   };
   const snapshotTimer = config.snapshotIntervalMs > 0
@@ -122,40 +101,31 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     : 0;
   if (snapshotTimer !== 0) Deno.unrefTimer(snapshotTimer);
 
-  const acceptLoop = (async () => {
-    let backoffMs = 5;
-    let nextId = 1;
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (error) {
-        if (state.stopping) return;
-        if (error instanceof Deno.errors.BadResource) return;
-        log.server.warn("accept failed ({error}); retrying in {backoffMs} ms", {
-          error: reason(error),
-          backoffMs,
-        });
-        await new Promise((resolve) => setTimeout(resolve, backoffMs));
-        backoffMs = Math.min(backoffMs * 2, 1000);
-        continue;
-      }
-      backoffMs = 5;
-      if (state.stopping) {
-        conn.close();
-        continue;
-      }
-      try {
-        conn.setNoDelay(true);
-      } catch {
-        // Not fatal: the peer may already be gone.
+  let nextId = 1;
+  const accepting = acceptLoop(listener, {
+    stopping: () => state.stopping,
+    onConnection: (conn) => {
+      if ("setNoDelay" in conn) {
+        try {
+          (conn as Deno.TcpConn).setNoDelay(true);
+        } catch {
+          // Not fatal: the peer may already be gone.
+        }
       }
       state.stats.connections++;
       const connection = new Connection(nextId++, conn, state);
       state.connections.add(connection);
       connection.serve();
-    }
-  })();
+    },
+    onLostConnection: (error) => {
+      state.stats.lostBeforeAccept++;
+      if (log.conn.isEnabledFor("debug")) {
+        log.conn.debug("a connection was lost before it could be accepted ({error})", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    },
+  });
 
   let stopping: Promise<ShutdownSummary> | null = null;
   const stop = (): Promise<ShutdownSummary> => {
@@ -170,7 +140,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       } catch {
         // Already closed.
       }
-      await acceptLoop;
+      await accepting;
       for (const conn of state.connections) conn.closeIfIdle();
       const deadline = Date.now() + config.shutdownGraceMs;
       while (state.connections.size > 0 && Date.now() < deadline) {
@@ -180,7 +150,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       const forced = state.connections.size;
       for (const conn of [...state.connections]) conn.forceClose();
       pool.close();
-      cache.close();
+      site.close();
       clearInterval(sweeper);
       if (snapshotTimer !== 0) clearInterval(snapshotTimer);
       const summary: ShutdownSummary = {
@@ -200,13 +170,4 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
 
   return { hostname: addr.hostname, port: addr.port, state, stop };
-}
-
-function reason(error: unknown): string {
-  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-    return "not permitted by the sandbox (check --allow-read / --allow-write / --allow-net)";
-  }
-  if (error instanceof Deno.errors.NotFound) return "no such file or directory";
-  if (error instanceof Deno.errors.AddrInUse) return "address already in use";
-  return error instanceof Error ? error.message : String(error);
 }

@@ -18,6 +18,8 @@ const SATURATION_WARNING_INTERVAL_MS = 1_000;
 export interface ServerStats {
   connections: number;
   requests: number;
+  /** Connections reset or aborted before they could be accepted. */
+  lostBeforeAccept: number;
 }
 
 export class ServerState {
@@ -29,7 +31,7 @@ export class ServerState {
   /** The Keep-Alive field value (RFC 2068 §19.7.1.1), e.g. `timeout=30, max=100`. */
   readonly keepAliveValue: string;
   readonly connections = new Set<Connection>();
-  readonly stats: ServerStats = { connections: 0, requests: 0 };
+  readonly stats: ServerStats = { connections: 0, requests: 0, lostBeforeAccept: 0 };
   stopping = false;
   readonly #buffers: Uint8Array[] = [];
   #queuedSinceWarning = 0;

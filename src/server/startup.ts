@@ -1,0 +1,86 @@
+/**
+ * Start-up: what must be ready before the first connection is accepted — the site (root,
+ * uploads folder, leftovers from a crash, the file cache) and the listening socket.
+ *
+ * Invariant: every failure here is a StartupError with a one-line reason for the operator;
+ * main.ts prints it and exits 1. Nothing here serves a request.
+ */
+
+import type { ServerConfig } from "../config.ts";
+import { FileCache } from "../handlers/file_cache.ts";
+import type { Site } from "../handlers/router.ts";
+import { cleanLeftovers } from "../handlers/upload.ts";
+import { log } from "../log.ts";
+
+/** A start-up problem with a one-line explanation for the operator. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}
+
+export interface PreparedSite {
+  site: Site;
+  /** Releases what the site holds (the root's watcher). */
+  close(): void;
+}
+
+/** Resolves the root, makes the uploads folder, removes crash leftovers, sets up the cache. */
+export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
+  let rootReal: string;
+  try {
+    rootReal = await Deno.realPath(config.root);
+    if (!(await Deno.stat(rootReal)).isDirectory) throw new Error("not a directory");
+  } catch (error) {
+    throw new StartupError(`cannot serve root "${config.root}": ${reason(error)}`);
+  }
+  const uploadsDir = `${rootReal}/uploads`;
+  try {
+    await Deno.mkdir(uploadsDir, { recursive: true });
+    const removed = await cleanLeftovers(uploadsDir);
+    if (removed > 0) {
+      log.server.warn("removed {removed} partial upload(s) left by an earlier crash", { removed });
+    }
+  } catch (error) {
+    throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${reason(error)}`);
+  }
+
+  const cache = new FileCache(config.fileCacheBytes);
+  const cacheFallback = (error: unknown) => {
+    log.server.warn(
+      "cannot watch {root} for changes ({error}); every cached file is confirmed by a stat",
+      { root: rootReal, error: reason(error) },
+    );
+  };
+  if (config.fileCacheValidMs > 0) {
+    try {
+      cache.watch(rootReal, config.fileCacheValidMs, cacheFallback);
+    } catch (error) {
+      cacheFallback(error);
+    }
+  }
+  return {
+    site: { root: { real: rootReal, cache }, uploadsDir },
+    close: () => cache.close(),
+  };
+}
+
+/** The TCP listener of `config.host`:`config.port`. */
+export function openListener(config: ServerConfig): Deno.Listener {
+  try {
+    return Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
+  } catch (error) {
+    throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${reason(error)}`);
+  }
+}
+
+/** A one-line reason for a start-up failure, naming the sandbox when it is the cause. */
+export function reason(error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return "not permitted by the sandbox (check --allow-read / --allow-write / --allow-net)";
+  }
+  if (error instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (error instanceof Deno.errors.AddrInUse) return "address already in use";
+  return error instanceof Error ? error.message : String(error);
+}
