@@ -323,6 +323,7 @@ async function launchSpec(name: ServerName, dir: string, root: string, port: num
           "--allow-net",
           `--allow-read=${root}`,
           `--allow-write=${root}/uploads`,
+          "--allow-sys=statfs",
           `${PROJECT}main.ts`,
           "--root",
           root,

@@ -46,6 +46,12 @@ Options:
   --max-head BYTES     request line + headers limit (default ${DEFAULT_CONFIG.maxHeadBytes})
   --max-body BYTES     request body limit (default ${DEFAULT_CONFIG.maxBodyBytes})
   --log-level LEVEL    debug, info, warning or error (default ${DEFAULT_CONFIG.logLevel})
+  --uploads-max-bytes BYTES
+                       space all stored uploads may take (default 1G); beyond it 507
+  --min-free-bytes BYTES
+                       space that must stay free on the uploads disk (default 64M); else 507
+  --upload-rate N/s    uploads per second per client address, bursts of 2N (default ${DEFAULT_CONFIG.uploadRatePerSecond}/s);
+                       beyond it 429 with Retry-After; 0 turns the limit off
   -h, --help           show this help
   -V, --version        show the version
 `;
@@ -59,6 +65,9 @@ const OPTIONS = {
   "max-head": { type: "string" },
   "max-body": { type: "string" },
   "log-level": { type: "string" },
+  "uploads-max-bytes": { type: "string" },
+  "min-free-bytes": { type: "string" },
+  "upload-rate": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -101,7 +110,46 @@ export function parseCli(argv: readonly string[]): CliResult {
     }
     config.logLevel = level;
   }
+  config.uploadsMaxBytes = byteSize("uploads-max-bytes", values["uploads-max-bytes"]) ??
+    config.uploadsMaxBytes;
+  config.minFreeBytes = byteSize("min-free-bytes", values["min-free-bytes"]) ??
+    config.minFreeBytes;
+  if (values["upload-rate"] !== undefined) {
+    config.uploadRatePerSecond = rate("upload-rate", values["upload-rate"]);
+    config.uploadBurst = Math.max(1, Math.ceil(2 * config.uploadRatePerSecond));
+  }
   return { kind: "run", config };
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  K: 2 ** 10,
+  M: 2 ** 20,
+  G: 2 ** 30,
+  T: 2 ** 40,
+};
+
+/** A size in bytes: digits with an optional K, M, G or T (powers of 1024), as nginx writes them. */
+function byteSize(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^([0-9]+)([KMGT]?)$/i.exec(text);
+  if (match === null) {
+    throw new CliError(`invalid --${name} "${text}": expected bytes, e.g. 1048576, 512M or 2G`);
+  }
+  const value = Number(match[1]) * (BYTE_UNITS[(match[2] as string).toUpperCase()] as number);
+  if (!Number.isSafeInteger(value)) throw new CliError(`invalid --${name} "${text}": too large`);
+  return value;
+}
+
+/** `N/s` (N may have a fraction), or `0` for no limit. */
+function rate(name: string, text: string): number {
+  if (text === "0") return 0;
+  const match = /^([0-9]+(?:\.[0-9]+)?)\/s$/.exec(text);
+  const value = match === null ? NaN : Number(match[1]);
+  if (!(value > 0) || value > 1_000_000) {
+    throw new CliError(`invalid --${name} "${text}": expected N/s (e.g. 50/s), or 0 for no limit`);
+  }
+  return value;
 }
 
 /** A value given as positional or flag, refusing two different ones. */

@@ -54,6 +54,18 @@ export interface ServerConfig {
   snapshotIntervalMs: number;
   /** Lowest log level printed. */
   logLevel: LogLevelName;
+  /** Bytes all stored uploads may take together; beyond that uploads get 507. */
+  uploadsMaxBytes: number;
+  /** Bytes that must stay free on the uploads file system after an upload; else 507. */
+  minFreeBytes: number;
+  /** Uploads per second per client address (token bucket); 0 turns the limit off. */
+  uploadRatePerSecond: number;
+  /** Uploads one address may send at once before the rate applies (the bucket's size). */
+  uploadBurst: number;
+  /** After a response that ends the connection, how long without input before the close. */
+  lingerIdleMs: number;
+  /** ...and how long lingering may take at most, whatever the client sends. */
+  lingerMaxMs: number;
 }
 
 export type LogLevelName = "debug" | "info" | "warning" | "error";
@@ -87,4 +99,17 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   shutdownGraceMs: 10_000,
   snapshotIntervalMs: 60_000,
   logLevel: "info",
+  // 131,072 uploads at the 8 KiB body limit: far more than a person sends, and a bound on what
+  // anyone who can reach the port can make the server write.
+  uploadsMaxBytes: 1 << 30,
+  // Leaves room for the logs and everything else on the same file system.
+  minFreeBytes: 64 << 20,
+  // No person or browser page comes near 50 documents a second; a flood is held to it, and the
+  // storage bound stops it in the end. The burst lets a batch of 100 through at once.
+  uploadRatePerSecond: 50,
+  uploadBurst: 100,
+  // nginx's lingering_timeout is 5 s and lingering_time 30 s; a client that has stopped sending
+  // for 2 s has nothing left in flight, so the close cannot reset it.
+  lingerIdleMs: 2_000,
+  lingerMaxMs: 30_000,
 };

@@ -35,6 +35,37 @@ export function plain(text: string): string {
   return text.includes("{") ? text.replaceAll("{", "{{").replaceAll("}", "}}") : text;
 }
 
+/**
+ * A warning that can repeat at a high rate (a full disk, no file descriptors): the first is
+ * logged at once, later ones at most once per interval, each line saying how many like it were
+ * folded into it since the last.
+ */
+export class ThrottledWarning {
+  readonly #logger: Logger;
+  readonly #intervalMs: number;
+  #lastAt = -Infinity;
+  #folded = 0;
+
+  constructor(logger: Logger, intervalMs = 1_000) {
+    this.#logger = logger;
+    this.#intervalMs = intervalMs;
+  }
+
+  warn(message: string): void {
+    const now = Date.now();
+    if (now - this.#lastAt < this.#intervalMs) {
+      this.#folded++;
+      return;
+    }
+    const folded = this.#folded === 0
+      ? ""
+      : ` (${this.#folded} more like it since the last report)`;
+    this.#logger.warn(plain(message + folded));
+    this.#lastAt = now;
+    this.#folded = 0;
+  }
+}
+
 export async function setupLogging(level: LogLevelName): Promise<void> {
   const formatter = getTextFormatter({ timestamp: rfc3339, value: "bare" });
   await configure({

@@ -14,6 +14,8 @@ export interface Exchange {
   head: RequestHead;
   /** The decoded, path-safe path ("/" already mapped by the router where needed). */
   path: string;
+  /** The client's address (IP, without port), as the connection's peer. */
+  client: string;
   /** Reads the whole body (at most maxBodyBytes), sending 100 Continue first if asked for. */
   readBody(): Promise<Uint8Array>;
 }

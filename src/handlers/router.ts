@@ -8,7 +8,7 @@
 import { HttpError } from "../http/status.ts";
 import type { Exchange, Reply } from "./reply.ts";
 import { resolveInRoot, serveStatic, type StaticRoot } from "./static_files.ts";
-import { handleUpload } from "./upload.ts";
+import { handleUpload, type Uploads } from "./upload.ts";
 
 /** Methods registered by RFC 9110 §9 and RFC 5789; anything else is 501 (RFC 9110 §9.1). */
 export const KNOWN_METHODS: ReadonlySet<string> = new Set([
@@ -31,6 +31,7 @@ const ALLOW_SERVER: readonly [string, string] = ["Allow", "GET, HEAD, POST"];
 export interface Site {
   root: StaticRoot;
   uploadsDir: string;
+  uploads: Uploads;
 }
 
 /** 501 for an unknown method; CONNECT (authority-form) is known but never allowed. */
@@ -43,7 +44,7 @@ export async function route(ex: Exchange, site: Site): Promise<Reply> {
   const { method } = ex.head;
   if (ex.path === "*") throw new HttpError(405, "server-wide OPTIONS", [ALLOW_SERVER]);
   if (ex.path === UPLOAD_PATH) {
-    if (method === "POST") return await handleUpload(ex, site.uploadsDir);
+    if (method === "POST") return await handleUpload(ex, site.uploads);
     throw new HttpError(405, `${method} not allowed on the upload path`, [ALLOW_UPLOAD]);
   }
   if (method === "GET" || method === "HEAD") return await serveStatic(ex, site.root);

@@ -22,6 +22,7 @@ import {
 } from "../http/validators.ts";
 import { type FileCache, identityOf, sameIdentity } from "./file_cache.ts";
 import { contentDisposition, mediaRule } from "./mime.ts";
+import { isOutOfDescriptors, outOfDescriptors } from "./fs_errors.ts";
 import type { Exchange, Reply } from "./reply.ts";
 
 /** Up to this size a file is cached and goes out in the same write as its head. */
@@ -192,6 +193,7 @@ export function fsError(error: unknown): HttpError {
   if (error instanceof Deno.errors.IsADirectory) return new HttpError(403, "is a directory");
   // A symlink loop (ELOOP) is a dead end the client cannot enter, like nginx's 403.
   if (error instanceof Deno.errors.FilesystemLoop) return new HttpError(403, "symlink loop");
+  if (isOutOfDescriptors(error)) return outOfDescriptors("file not opened", error);
   const detail = error instanceof Error ? error.message : String(error);
   return new HttpError(500, `file system error: ${detail}`);
 }

@@ -24,11 +24,13 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   415: "Unsupported Media Type", // RFC 9110 §15.5.16
   416: "Range Not Satisfiable", // RFC 9110 §15.5.17
   417: "Expectation Failed", // RFC 9110 §15.5.18
+  429: "Too Many Requests", // RFC 6585 §4
   431: "Request Header Fields Too Large", // RFC 6585 §5
   500: "Internal Server Error", // RFC 9110 §15.6.1
   501: "Not Implemented", // RFC 9110 §15.6.2
   503: "Service Unavailable", // RFC 9110 §15.6.4
   505: "HTTP Version Not Supported", // RFC 9110 §15.6.6
+  507: "Insufficient Storage", // RFC 4918 §11.5
 };
 
 export function statusText(status: number): string {

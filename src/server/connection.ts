@@ -49,6 +49,7 @@ class PeerGone extends Error {
 export class Connection {
   readonly id: number;
   readonly peer: string;
+  readonly #client: string;
   state: ConnState = "new";
   /** Epoch ms after which the sweeper expires this connection; 0 = no deadline. */
   deadline = 0;
@@ -71,6 +72,7 @@ export class Connection {
     this.#server = server;
     this.#parser = new RequestParser(server.limits, READ_BYTES);
     const addr = conn.remoteAddr as Deno.NetAddr;
+    this.#client = addr.hostname;
     this.peer = addr.hostname.includes(":")
       ? `[${addr.hostname}]:${addr.port}`
       : `${addr.hostname}:${addr.port}`;
@@ -296,7 +298,7 @@ export class Connection {
       throw new HttpError(417, "unsupported expectation");
     }
     const path = target.rawPath === "*" ? "*" : decodePath(target.rawPath);
-    return { head, path, readBody: () => this.#readBody(head) };
+    return { head, path, client: this.#client, readBody: () => this.#readBody(head) };
   }
 
   /** The one place an error becomes a response: an HttpError as it says, anything else a 500. */

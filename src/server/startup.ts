@@ -9,7 +9,8 @@
 import type { ServerConfig } from "../config.ts";
 import { FileCache } from "../handlers/file_cache.ts";
 import type { Site } from "../handlers/router.ts";
-import { cleanLeftovers } from "../handlers/upload.ts";
+import { RateLimiter } from "../handlers/rate_limit.ts";
+import { UploadStore } from "../handlers/upload_store.ts";
 import { log } from "../log.ts";
 
 /** A start-up problem with a one-line explanation for the operator. */
@@ -36,11 +37,21 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
     throw new StartupError(`cannot serve root "${config.root}": ${reason(error)}`);
   }
   const uploadsDir = `${rootReal}/uploads`;
+  const store = new UploadStore(uploadsDir, {
+    maxBytes: config.uploadsMaxBytes,
+    minFreeBytes: config.minFreeBytes,
+  });
   try {
     await Deno.mkdir(uploadsDir, { recursive: true });
-    const removed = await cleanLeftovers(uploadsDir);
+    const { removed, freeSpaceChecked } = await store.open();
     if (removed > 0) {
       log.server.warn("removed {removed} partial upload(s) left by an earlier crash", { removed });
+    }
+    if (!freeSpaceChecked) {
+      log.server.warn(
+        "cannot measure free space on {dir} (the sandbox needs --allow-sys=statfs); --min-free-bytes is not enforced",
+        { dir: uploadsDir },
+      );
     }
   } catch (error) {
     throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${reason(error)}`);
@@ -61,7 +72,16 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
     }
   }
   return {
-    site: { root: { real: rootReal, cache }, uploadsDir },
+    site: {
+      root: { real: rootReal, cache },
+      uploadsDir,
+      uploads: {
+        store,
+        rate: config.uploadRatePerSecond > 0
+          ? new RateLimiter(config.uploadRatePerSecond, config.uploadBurst)
+          : null,
+      },
+    },
     close: () => cache.close(),
   };
 }

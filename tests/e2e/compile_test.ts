@@ -20,6 +20,7 @@ async function tryCompile(): Promise<string | null> {
       "--allow-net",
       "--allow-read=resources",
       "--allow-write=resources/uploads",
+      "--allow-sys=statfs",
       "--output",
       binary,
       "main.ts",

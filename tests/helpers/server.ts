@@ -50,7 +50,7 @@ export async function spawnServer(
 ): Promise<SpawnedServer> {
   const root = options.root ?? "resources";
   const permissions = options.permissions ??
-    ["--allow-net", `--allow-read=${root}`, `--allow-write=${root}/uploads`];
+    ["--allow-net", `--allow-read=${root}`, `--allow-write=${root}/uploads`, "--allow-sys=statfs"];
   const rootArgs = root === "resources" ? [] : ["--root", root];
   const process = new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissions, "main.ts", ...args, ...rootArgs],
@@ -87,6 +87,7 @@ export function startArgs(args: string[]): string[] {
     "--allow-net",
     "--allow-read=resources",
     "--allow-write=resources/uploads",
+    "--allow-sys=statfs",
     "main.ts",
     ...args,
   ];

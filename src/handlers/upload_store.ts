@@ -1,0 +1,327 @@
+/**
+ * Where uploads are kept: the crash-safe and durable write of one document, the bound on the
+ * space uploads take, and the group commit of the uploads folder.
+ *
+ * Invariants:
+ * - A name `upload_*.json` only ever appears complete: the bytes are written and synced to a
+ *   temporary `.upload-*.tmp` in the same folder, hard-linked to the final name (a link fails
+ *   rather than overwrite), the temporary name removed, and the folder synced; only then does
+ *   `save` return, so a `201` survives a power cut.
+ * - Every failure removes what it wrote (the temporary file, and the final name if the folder
+ *   sync failed), so a failed upload leaves no file and keeps no disk space.
+ * - One folder sync covers every link made before it started (group commit): concurrent uploads
+ *   share a sync instead of queuing one each.
+ * - The bytes counted as stored, plus those reserved by uploads in progress, never exceed
+ *   `maxBytes`, and an upload never leaves less than `minFreeBytes` free on the file system.
+ * - All file-system access goes through `UploadFs`, so faults can be injected at every step.
+ */
+
+import { statfs } from "node:fs/promises";
+import { fileStamp } from "../http/date.ts";
+import { HttpError } from "../http/status.ts";
+import { log, ThrottledWarning } from "../log.ts";
+import { describeError, isOutOfDescriptors, isOutOfSpace, outOfDescriptors } from "./fs_errors.ts";
+
+const TMP_PREFIX = ".upload-";
+const TMP_SUFFIX = ".tmp";
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/** Names tried before giving up; 62^4 names per second make a collision streak this long absurd. */
+const NAME_ATTEMPTS = 20;
+/**
+ * When the bound is reached, the folder is measured again (files removed by an operator free
+ * their space) at most this often.
+ */
+const RESCAN_INTERVAL_MS = 5_000;
+
+/** The file-system operations an upload needs. */
+export interface UploadFs {
+  /** Creates `path` for writing; fails if it exists. */
+  create(path: string): Promise<UploadFile>;
+  link(existing: string, created: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  /** Makes the folder's entries (names made and removed) durable. */
+  syncFolder(dir: string): Promise<void>;
+  /** Bytes available to the server on the file system holding `dir`. */
+  freeBytes(dir: string): Promise<number>;
+  /** The folder's entries: name and size of each regular file. */
+  list(dir: string): AsyncIterable<{ name: string; size: number }>;
+}
+
+export interface UploadFile {
+  write(bytes: Uint8Array): Promise<number>;
+  syncData(): Promise<void>;
+  close(): void;
+}
+
+/** The real file system. */
+export const DENO_UPLOAD_FS: UploadFs = {
+  create: (path) => Deno.open(path, { write: true, createNew: true }),
+  link: (existing, created) => Deno.link(existing, created),
+  remove: (path) => Deno.remove(path),
+  async syncFolder(dir) {
+    const folder = await Deno.open(dir, { read: true });
+    try {
+      await folder.sync();
+    } finally {
+      folder.close();
+    }
+  },
+  async freeBytes(dir) {
+    const info = await statfs(dir);
+    return info.bavail * info.bsize;
+  },
+  async *list(dir) {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile) continue;
+      try {
+        yield { name: entry.name, size: (await Deno.stat(`${dir}/${entry.name}`)).size };
+      } catch {
+        // Removed meanwhile.
+      }
+    }
+  },
+};
+
+export interface UploadLimits {
+  /** Bytes all stored uploads may take together. */
+  maxBytes: number;
+  /** Bytes that must stay free on the file system after an upload. */
+  minFreeBytes: number;
+}
+
+/** The step of a save that failed, for the log. */
+type Step = "create" | "write" | "sync" | "link" | "folder sync";
+
+/** True for a temporary upload file's name (never served, removed at start-up). */
+export function isTemporaryUpload(name: string): boolean {
+  return name.startsWith(TMP_PREFIX) && name.endsWith(TMP_SUFFIX);
+}
+
+export class UploadStore {
+  readonly dir: string;
+  readonly limits: UploadLimits;
+  readonly #fs: UploadFs;
+  readonly #folderSync: GroupCommit;
+  readonly #failures = new ThrottledWarning(log.server);
+  #storedBytes = 0;
+  #reservedBytes = 0;
+  #measuredAt = 0;
+  /** False when the sandbox does not let the server measure free space (no --allow-sys=statfs). */
+  #freeSpaceKnown = true;
+
+  constructor(dir: string, limits: UploadLimits, fs: UploadFs = DENO_UPLOAD_FS) {
+    this.dir = dir;
+    this.limits = limits;
+    this.#fs = fs;
+    this.#folderSync = new GroupCommit(() => fs.syncFolder(dir));
+  }
+
+  /** Bytes counted as stored (measured at start-up and when the bound is reached). */
+  get storedBytes(): number {
+    return this.#storedBytes;
+  }
+
+  /**
+   * Removes temporary files a crash left behind and measures what is stored and what is free.
+   * Called once at start-up. `freeSpaceChecked` is false when the sandbox does not allow the
+   * free-space check, which is then skipped (the caller warns).
+   */
+  async open(): Promise<{ removed: number; freeSpaceChecked: boolean }> {
+    let removed = 0;
+    let stored = 0;
+    for await (const entry of this.#fs.list(this.dir)) {
+      if (isTemporaryUpload(entry.name)) {
+        await this.#fs.remove(`${this.dir}/${entry.name}`);
+        removed++;
+      } else {
+        stored += entry.size;
+      }
+    }
+    this.#storedBytes = stored;
+    this.#measuredAt = Date.now();
+    if (this.limits.minFreeBytes > 0) {
+      try {
+        await this.#fs.freeBytes(this.dir);
+      } catch (error) {
+        if (
+          !(error instanceof Deno.errors.NotCapable) &&
+          !(error instanceof Deno.errors.PermissionDenied)
+        ) throw error;
+        this.#freeSpaceKnown = false;
+      }
+    }
+    return { removed, freeSpaceChecked: this.#freeSpaceKnown };
+  }
+
+  /**
+   * Stores `bytes` as a new `upload_YYYYMMDD_HHMMSS_xxxx.json`, durably; returns the name.
+   * Throws HttpError 507 when the bound or the disk is full, 503 when out of file descriptors,
+   * 500 for any other failure; in each case nothing is left on disk.
+   */
+  async save(bytes: Uint8Array): Promise<string> {
+    await this.#reserve(bytes.length);
+    try {
+      const name = await this.#write(bytes);
+      this.#storedBytes += bytes.length;
+      return name;
+    } finally {
+      this.#reservedBytes -= bytes.length;
+    }
+  }
+
+  async #reserve(size: number): Promise<void> {
+    const { maxBytes, minFreeBytes } = this.limits;
+    if (this.#storedBytes + this.#reservedBytes + size > maxBytes) {
+      if (Date.now() - this.#measuredAt >= RESCAN_INTERVAL_MS) await this.#measure();
+      if (this.#storedBytes + this.#reservedBytes + size > maxBytes) {
+        this.#refuse(`uploads folder holds its limit of ${maxBytes} bytes (--uploads-max-bytes)`);
+      }
+    }
+    if (minFreeBytes > 0 && this.#freeSpaceKnown) {
+      let free: number;
+      try {
+        free = await this.#fs.freeBytes(this.dir);
+      } catch (error) {
+        throw this.#failure("measure free space", error);
+      }
+      if (free - this.#reservedBytes - size < minFreeBytes) {
+        this.#refuse(
+          `${free} bytes free on the uploads file system, below ${minFreeBytes} (--min-free-bytes)`,
+        );
+      }
+    }
+    this.#reservedBytes += size;
+  }
+
+  #refuse(why: string): never {
+    this.#failures.warn(`upload refused: ${why}`);
+    throw new HttpError(507, why);
+  }
+
+  async #measure(): Promise<void> {
+    let stored = 0;
+    try {
+      for await (const entry of this.#fs.list(this.dir)) {
+        if (!isTemporaryUpload(entry.name)) stored += entry.size;
+      }
+    } catch {
+      return; // Keep the count we have; it only errs on the safe side.
+    }
+    this.#storedBytes = stored;
+    this.#measuredAt = Date.now();
+  }
+
+  async #write(bytes: Uint8Array): Promise<string> {
+    const fs = this.#fs;
+    const tmp = `${this.dir}/${TMP_PREFIX}${randomAlphanumeric(12)}${TMP_SUFFIX}`;
+    let step: Step = "create";
+    let tmpExists = false;
+    let name: string | null = null;
+    try {
+      const file = await fs.create(tmp);
+      tmpExists = true;
+      try {
+        step = "write";
+        let written = 0;
+        while (written < bytes.length) written += await file.write(bytes.subarray(written));
+        // Durable before it gets its public name: a power cut must not leave an empty upload.
+        step = "sync";
+        await file.syncData();
+      } finally {
+        file.close();
+      }
+      step = "link";
+      name = await this.#link(tmp);
+      // A temporary name that cannot be removed now is removed at the next start-up.
+      tmpExists = false;
+      await this.#discard(tmp);
+      // The new name (and the temporary one's removal) must survive a power cut before 201.
+      step = "folder sync";
+      await this.#folderSync.commit();
+      return name;
+    } catch (error) {
+      if (name !== null) await this.#discard(`${this.dir}/${name}`);
+      throw this.#failure(step, error);
+    } finally {
+      if (tmpExists) await this.#discard(tmp);
+    }
+  }
+
+  /** Links `tmp` to a fresh upload name; returns the name. */
+  async #link(tmp: string): Promise<string> {
+    for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
+      const name = `upload_${fileStamp(Date.now())}_${randomAlphanumeric(4)}.json`;
+      try {
+        await this.#fs.link(tmp, `${this.dir}/${name}`);
+        return name;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      }
+    }
+    throw new Error("no free upload name");
+  }
+
+  async #discard(path: string): Promise<void> {
+    try {
+      await this.#fs.remove(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      this.#failures.warn(`cannot remove ${path} after a failed upload: ${describeError(error)}`);
+    }
+  }
+
+  /** The HttpError for a failed step, logged as one line (repeats folded, see ThrottledWarning). */
+  #failure(step: string, error: unknown): HttpError {
+    if (isOutOfDescriptors(error)) return outOfDescriptors(`upload not stored: ${step}`, error);
+    const why = `upload not stored: ${step} failed: ${describeError(error)}`;
+    this.#failures.warn(why);
+    return new HttpError(isOutOfSpace(error) ? 507 : 500, why);
+  }
+}
+
+/**
+ * Runs `sync` on behalf of callers, one run at a time. A caller is covered by the first run that
+ * starts after it called; callers that arrive while a run is under way share the next one.
+ */
+export class GroupCommit {
+  readonly #sync: () => Promise<void>;
+  #next: PromiseWithResolvers<void> | null = null;
+  #running = false;
+
+  constructor(sync: () => Promise<void>) {
+    this.#sync = sync;
+  }
+
+  commit(): Promise<void> {
+    if (this.#next === null) this.#next = Promise.withResolvers<void>();
+    const { promise } = this.#next;
+    if (!this.#running) this.#run();
+    return promise;
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#next !== null) {
+        const batch = this.#next;
+        this.#next = null;
+        try {
+          await this.#sync();
+          batch.resolve();
+        } catch (error) {
+          batch.reject(error);
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+}
+
+function randomAlphanumeric(length: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let out = "";
+  // 62 does not divide 256; the slight bias is irrelevant for a uniqueness suffix.
+  for (const b of bytes) out += ALPHANUMERIC[b % ALPHANUMERIC.length];
+  return out;
+}
