@@ -16,6 +16,9 @@ export interface RawResponse {
   text(): string;
 }
 
+/** Request header fields, in order. */
+export type FieldList = [string, string][];
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -182,6 +185,32 @@ export async function exchange(
   } finally {
     client.close();
   }
+}
+
+/**
+ * The exact head of a bodiless request: `METHOD target HTTP/1.1`, `Host: 127.0.0.1:port`, then
+ * `fields` in order, then the empty line. The method defaults to GET.
+ */
+export function requestHead(
+  port: number,
+  target: string,
+  options: { method?: string; fields?: FieldList } = {},
+): string {
+  const extra = (options.fields ?? []).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  return `${options.method ?? "GET"} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}\r\n`;
+}
+
+/** A GET (or HEAD) of `target` as built by requestHead, on a fresh connection; its response. */
+export async function get(
+  port: number,
+  target: string,
+  options: { method?: "GET" | "HEAD"; fields?: FieldList; timeoutMs?: number } = {},
+): Promise<RawResponse> {
+  const method = options.method ?? "GET";
+  return await exchange(port, requestHead(port, target, { method, fields: options.fields }), {
+    head: method === "HEAD",
+    timeoutMs: options.timeoutMs,
+  });
 }
 
 function indexOf(haystack: Uint8Array, needle: string): number {
