@@ -31,29 +31,45 @@ export async function tempDir(): Promise<{ path: string; remove: () => Promise<v
   return { path, remove: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
 }
 
+/** The line main.ts logs once it accepts connections; group 1 is the port. */
+export const LISTENING = /listening on http:\/\/[^ ]*:(\d+)\//;
+
 export interface SpawnedServer {
   process: Deno.ChildProcess;
   port: number;
   /** Everything the server wrote to stderr so far (its log). */
   log(): string;
-  /** Resolves with the exit status once the process ends. */
+  /** Resolves with the exit status once the process ends and its log has been read to the end. */
   status: Promise<Deno.CommandStatus>;
+}
+
+export interface SpawnOptions {
+  /** The folder to serve, relative to the project (default `resources`); also the read scope. */
+  root?: string;
+  /** `deno run` permission flags, in place of those of `deno task start` for `root`. */
+  permissions?: string[];
+  /** A compiled server to run instead of `deno run main.ts` (its permissions are built in). */
+  executable?: string;
 }
 
 /**
  * Runs `main.ts` as `deno task start` does (same permission flags, `root` as the read scope),
- * passing `args`; resolves once the server logs that it is listening.
+ * passing `args`; resolves once the server logs that it is listening. A server that does not
+ * get there within 15 s is killed, and the error carries its log.
  */
 export async function spawnServer(
   args: string[],
-  options: { root?: string; permissions?: string[] } = {},
+  options: SpawnOptions = {},
 ): Promise<SpawnedServer> {
   const root = options.root ?? "resources";
   const permissions = options.permissions ??
     ["--allow-net", `--allow-read=${root}`, `--allow-write=${root}/uploads`];
   const rootArgs = root === "resources" ? [] : ["--root", root];
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, "main.ts", ...args, ...rootArgs],
+  const [program, programArgs] = options.executable === undefined
+    ? [Deno.execPath(), ["run", ...permissions, "main.ts"]]
+    : [options.executable, []];
+  const process = new Deno.Command(program, {
+    args: [...programArgs, ...args, ...rootArgs],
     cwd: PROJECT_DIR,
     stdin: "null",
     stdout: "piped",
@@ -62,21 +78,39 @@ export async function spawnServer(
   let text = "";
   const decoder = new TextDecoder();
   const ready = Promise.withResolvers<number>();
-  (async () => {
-    for await (const chunk of process.stderr) {
-      text += decoder.decode(chunk, { stream: true });
-      const match = /listening on http:\/\/[^ ]*:(\d+)\//.exec(text);
-      if (match) ready.resolve(Number(match[1]));
+  // Read stderr for the whole run: a closed pipe would break the server's logging.
+  const drained = (async () => {
+    try {
+      for await (const chunk of process.stderr) {
+        text += decoder.decode(chunk, { stream: true });
+        const match = LISTENING.exec(text);
+        if (match) ready.resolve(Number(match[1]));
+      }
+    } finally {
+      ready.reject(new Error(`server exited before listening:\n${text}`));
     }
-    ready.reject(new Error(`server exited before listening:\n${text}`));
   })();
   process.stdout.cancel();
+  // The exit status alone may come before the last lines of the log have been read.
+  const status = Promise.all([process.status, drained.catch(() => {})]).then(([status]) => status);
   const timer = setTimeout(() => ready.reject(new Error(`server did not start:\n${text}`)), 15000);
   try {
     const port = await ready.promise;
-    return { process, port, log: () => text, status: process.status };
+    return { process, port, log: () => text, status };
+  } catch (error) {
+    kill(process);
+    await status;
+    throw error;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+function kill(process: Deno.ChildProcess): void {
+  try {
+    process.kill("SIGKILL");
+  } catch {
+    // Already exited.
   }
 }
 
