@@ -1,6 +1,8 @@
 /**
  * Starting the real server for tests: in-process on a free port (fast, most tests), or as a
  * subprocess with exactly the permissions of `deno task start` (sandbox, signals, kill -9).
+ * The `with…` forms always stop what they started, a spawned process included, so no test
+ * leaks a process or a port. Also: scratch roots under tests/.tmp, and polling with a deadline.
  */
 
 import { DEFAULT_CONFIG, type ServerConfig } from "../../src/config.ts";
@@ -24,11 +26,69 @@ export async function startTestServer(
   });
 }
 
+/** Runs `fn` with the real server in this process (see startTestServer); always stops it. */
+export async function withServer<T>(
+  overrides: Partial<ServerConfig>,
+  fn: (server: RunningServer) => Promise<T>,
+): Promise<T> {
+  const server = await startTestServer(overrides);
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
 /** A fresh folder under tests/.tmp, removed by the returned function. */
 export async function tempDir(): Promise<{ path: string; remove: () => Promise<void> }> {
   await Deno.mkdir(TEST_TMP, { recursive: true });
   const path = await Deno.makeTempDir({ dir: TEST_TMP });
   return { path, remove: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
+}
+
+export interface TempRoot {
+  path: string;
+  /** `<path>/uploads`, empty at first. */
+  uploads: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * A fresh root to serve, under tests/.tmp: copies of `files` (names in resources/; by default
+ * every top-level file there), an empty uploads/ folder, and nothing else. A server on it never
+ * touches resources/uploads.
+ */
+export async function tempRoot(options: { files?: string[] } = {}): Promise<TempRoot> {
+  const dir = await tempDir();
+  try {
+    let files = options.files;
+    if (files === undefined) {
+      files = [];
+      for await (const entry of Deno.readDir(RESOURCES)) if (entry.isFile) files.push(entry.name);
+    }
+    for (const name of files) await Deno.copyFile(`${RESOURCES}/${name}`, `${dir.path}/${name}`);
+    await Deno.mkdir(`${dir.path}/uploads`);
+  } catch (error) {
+    await dir.remove();
+    throw error;
+  }
+  return { path: dir.path, uploads: `${dir.path}/uploads`, remove: dir.remove };
+}
+
+/**
+ * Polls `predicate` every `intervalMs` (default 10) until it holds; throws, naming `what`, once
+ * `timeoutMs` (default 5000) have passed without it.
+ */
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  options: { what?: string; timeoutMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  const { what = "a condition", timeoutMs = 5000, intervalMs = 10 } = options;
+  const until = Date.now() + timeoutMs;
+  while (!await predicate()) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }
 
 /** The line main.ts logs once it accepts connections; group 1 is the port. */
@@ -103,6 +163,36 @@ export async function spawnServer(
     throw error;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs `fn` with a server spawned as by spawnServer; afterwards kills it (SIGKILL, unless it
+ * has exited already) and waits for its exit, whether `fn` succeeded or not.
+ */
+export function withSpawnedServer<T>(
+  args: string[],
+  fn: (server: SpawnedServer) => Promise<T>,
+): Promise<T>;
+export function withSpawnedServer<T>(
+  args: string[],
+  options: SpawnOptions,
+  fn: (server: SpawnedServer) => Promise<T>,
+): Promise<T>;
+export async function withSpawnedServer<T>(
+  args: string[],
+  optionsOrFn: SpawnOptions | ((server: SpawnedServer) => Promise<T>),
+  maybeFn?: (server: SpawnedServer) => Promise<T>,
+): Promise<T> {
+  const [options, fn] = typeof optionsOrFn === "function"
+    ? [{}, optionsOrFn]
+    : [optionsOrFn, maybeFn as (server: SpawnedServer) => Promise<T>];
+  const server = await spawnServer(args, options);
+  try {
+    return await fn(server);
+  } finally {
+    kill(server.process);
+    await server.status;
   }
 }
 
