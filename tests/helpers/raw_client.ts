@@ -26,8 +26,11 @@ export function bytes(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-/** A connection that buffers what it reads, so several responses can be pulled off in order. */
-export class RawClient {
+/**
+ * A connection that buffers what it reads, so several responses can be pulled off in order.
+ * Closed by `close()`, or at the end of the scope when declared with `using`.
+ */
+export class RawClient implements Disposable {
   readonly conn: Deno.TcpConn;
   /** Unconsumed bytes: a view into #store starting at #offset. */
   #buf = new Uint8Array(0);
@@ -169,6 +172,10 @@ export class RawClient {
     } catch {
       // already closed
     }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 

@@ -46,7 +46,7 @@ export async function tempDir(): Promise<{ path: string; remove: () => Promise<v
   return { path, remove: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
 }
 
-export interface TempRoot {
+export interface TempRoot extends AsyncDisposable {
   path: string;
   /** `<path>/uploads`, empty at first. */
   uploads: string;
@@ -56,7 +56,8 @@ export interface TempRoot {
 /**
  * A fresh root to serve, under tests/.tmp: copies of `files` (names in resources/; by default
  * every top-level file there), an empty uploads/ folder, and nothing else. A server on it never
- * touches resources/uploads.
+ * touches resources/uploads. Removed by `remove()`, or at the end of the scope when declared
+ * with `await using`.
  */
 export async function tempRoot(options: { files?: string[] } = {}): Promise<TempRoot> {
   const dir = await tempDir();
@@ -72,7 +73,12 @@ export async function tempRoot(options: { files?: string[] } = {}): Promise<Temp
     await dir.remove();
     throw error;
   }
-  return { path: dir.path, uploads: `${dir.path}/uploads`, remove: dir.remove };
+  return {
+    path: dir.path,
+    uploads: `${dir.path}/uploads`,
+    remove: dir.remove,
+    [Symbol.asyncDispose]: dir.remove,
+  };
 }
 
 /**
