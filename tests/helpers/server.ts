@@ -83,16 +83,20 @@ export async function tempRoot(options: { files?: string[] } = {}): Promise<Temp
 
 /**
  * Polls `predicate` every `intervalMs` (default 10) until it holds; throws, naming `what`, once
- * `timeoutMs` (default 5000) have passed without it.
+ * `timeoutMs` (default 5000) have passed without it. `what` may be a function, called only on
+ * timeout, so the message can show the state reached (a log, a count).
  */
 export async function waitFor(
   predicate: () => boolean | Promise<boolean>,
-  options: { what?: string; timeoutMs?: number; intervalMs?: number } = {},
+  options: { what?: string | (() => string); timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<void> {
   const { what = "a condition", timeoutMs = 5000, intervalMs = 10 } = options;
   const until = Date.now() + timeoutMs;
   while (!await predicate()) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > until) {
+      const description = typeof what === "function" ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
