@@ -39,25 +39,29 @@ export async function withServer<T>(
   }
 }
 
-/** A fresh folder under tests/.tmp, removed by the returned function. */
-export async function tempDir(): Promise<{ path: string; remove: () => Promise<void> }> {
-  await Deno.mkdir(TEST_TMP, { recursive: true });
-  const path = await Deno.makeTempDir({ dir: TEST_TMP });
-  return { path, remove: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
+/** A scratch folder: removed by `remove()`, or at the end of the scope with `await using`. */
+export interface TempDir extends AsyncDisposable {
+  path: string;
+  remove(): Promise<void>;
 }
 
-export interface TempRoot extends AsyncDisposable {
-  path: string;
+/** A fresh folder under tests/.tmp. */
+export async function tempDir(): Promise<TempDir> {
+  await Deno.mkdir(TEST_TMP, { recursive: true });
+  const path = await Deno.makeTempDir({ dir: TEST_TMP });
+  const remove = () => Deno.remove(path, { recursive: true }).catch(() => {});
+  return { path, remove, [Symbol.asyncDispose]: remove };
+}
+
+export interface TempRoot extends TempDir {
   /** `<path>/uploads`, empty at first. */
   uploads: string;
-  remove(): Promise<void>;
 }
 
 /**
  * A fresh root to serve, under tests/.tmp: copies of `files` (names in resources/; by default
  * every top-level file there), an empty uploads/ folder, and nothing else. A server on it never
- * touches resources/uploads. Removed by `remove()`, or at the end of the scope when declared
- * with `await using`.
+ * touches resources/uploads.
  */
 export async function tempRoot(options: { files?: string[] } = {}): Promise<TempRoot> {
   const dir = await tempDir();
@@ -73,12 +77,7 @@ export async function tempRoot(options: { files?: string[] } = {}): Promise<Temp
     await dir.remove();
     throw error;
   }
-  return {
-    path: dir.path,
-    uploads: `${dir.path}/uploads`,
-    remove: dir.remove,
-    [Symbol.asyncDispose]: dir.remove,
-  };
+  return { ...dir, uploads: `${dir.path}/uploads` };
 }
 
 /**
