@@ -5,9 +5,26 @@
 
 import assert from "node:assert/strict";
 import { exchange, RawClient } from "../helpers/raw_client.ts";
-import { tempRoot, waitFor, withServer } from "../helpers/server.ts";
+import { type TempRoot, tempRoot, waitFor, withServer } from "../helpers/server.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A scratch root with index.html and a 48 MiB big.txt of `fill` bytes: larger than loopback
+ * socket buffers, so a reader that never reads stalls the writer.
+ */
+async function rootWithBigFile(fill: number): Promise<TempRoot> {
+  const root = await tempRoot({ files: ["index.html"] });
+  try {
+    using big = await Deno.open(`${root.path}/big.txt`, { write: true, create: true });
+    const block = new Uint8Array(1 << 20).fill(fill);
+    for (let i = 0; i < 48; i++) await big.write(block);
+  } catch (error) {
+    await root.remove();
+    throw error;
+  }
+  return root;
+}
 
 /** Time for a normal GET / on a fresh connection, in ms. */
 async function timedGet(port: number): Promise<number> {
@@ -80,13 +97,7 @@ Deno.test("a body that drips is cut off with 408 and its worker is freed", async
 });
 
 Deno.test("readers that never read do not delay others and are dropped at the write deadline", async () => {
-  await using scratch = await tempRoot({ files: ["index.html"] });
-  // Larger than loopback socket buffers, so a reader that never reads stalls the writer.
-  const big = await Deno.open(`${scratch.path}/big.txt`, { write: true, create: true });
-  const block = new Uint8Array(1 << 20).fill(0x61);
-  for (let i = 0; i < 48; i++) await big.write(block);
-  big.close();
-
+  await using scratch = await rootWithBigFile(0x61);
   await withServer({ root: scratch.path, writeTimeoutMs: 1000, poolSize: 3 }, async (server) => {
     const stalled: RawClient[] = [];
     try {
@@ -122,12 +133,7 @@ Deno.test("readers that never read do not delay others and are dropped at the wr
 });
 
 Deno.test("a reader that never reads holds one worker only; others are served at once", async () => {
-  await using scratch = await tempRoot({ files: ["index.html"] });
-  const big = await Deno.open(`${scratch.path}/big.txt`, { write: true, create: true });
-  const block = new Uint8Array(1 << 20).fill(0x62);
-  for (let i = 0; i < 48; i++) await big.write(block);
-  big.close();
-
+  await using scratch = await rootWithBigFile(0x62);
   await withServer({ root: scratch.path, writeTimeoutMs: 1000 }, async (server) => {
     using stalled = await RawClient.connect(server.port);
     await stalled.send(`GET /big.txt HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`);
