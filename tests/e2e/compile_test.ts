@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { exchange } from "../helpers/raw_client.ts";
-import { PROJECT_DIR, TEST_TMP } from "../helpers/server.ts";
+import { PROJECT_DIR, TEST_TMP, withSpawnedServer } from "../helpers/server.ts";
 
 const binary = `${TEST_TMP}/denohttpd-compiled`;
 
@@ -43,39 +43,17 @@ Deno.test({
   name: "deno compile output serves resources/ and rejects reads outside its scope",
   ignore: skipReason !== null,
   async fn() {
-    const child = new Deno.Command(binary, {
-      args: ["0"],
-      cwd: PROJECT_DIR,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    // Keep draining stderr for the whole run: a closed pipe would break the server's logging.
-    let log = "";
-    const listening = Promise.withResolvers<number>();
-    const drained = (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of child.stderr) {
-        log += decoder.decode(chunk, { stream: true });
-        const match = /listening on http:\/\/[^ ]*:(\d+)\//.exec(log);
-        if (match) listening.resolve(Number(match[1]));
-      }
-      listening.resolve(0);
-    })();
     try {
-      const port = await listening.promise;
-      assert.ok(port > 0, `compiled server did not start:\n${log}`);
-      const ok = await exchange(port, `GET / HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`);
-      assert.equal(ok.status, 200);
-      const denied = await exchange(
-        port,
-        `GET /../deno.json HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`,
-      );
-      assert.equal(denied.status, 403);
+      await withSpawnedServer(["0"], { executable: binary }, async ({ port }) => {
+        const ok = await exchange(port, `GET / HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`);
+        assert.equal(ok.status, 200);
+        const denied = await exchange(
+          port,
+          `GET /../deno.json HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`,
+        );
+        assert.equal(denied.status, 403);
+      });
     } finally {
-      child.kill("SIGTERM");
-      await child.status;
-      await drained;
       await Deno.remove(binary).catch(() => {});
     }
   },

@@ -23,7 +23,7 @@ import {
   send,
   sendThenProbe,
 } from "../helpers/file_responses.ts";
-import { startTestServer, tempDir } from "../helpers/server.ts";
+import { tempRoot, withServer } from "../helpers/server.ts";
 
 const IMF_FIXDATE =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
@@ -47,12 +47,22 @@ interface Site {
   root: string;
   /** Absolute path of a file in the root. */
   path(name: string): string;
-  close(): Promise<void>;
 }
 
-/** A scratch root with random-content files (all with mtime MTIME) and a server on it. */
-async function startSite(config: Partial<ServerConfig> = { fileCacheValidMs: 0 }): Promise<Site> {
-  const dir = await tempDir();
+/**
+ * Runs `fn` with a server on a scratch root of random-content files (all with mtime MTIME);
+ * stops the server and removes the root afterwards.
+ */
+async function withSite(
+  configOrFn: Partial<ServerConfig> | ((site: Site) => Promise<void>),
+  maybeFn?: (site: Site) => Promise<void>,
+): Promise<void> {
+  // Files change under the server here. By default every cached hit is confirmed by a stat,
+  // so the very next request sees a change; the watcher's own bound is tested below.
+  const [config, fn] = typeof configOrFn === "function"
+    ? [{ fileCacheValidMs: 0 }, configOrFn]
+    : [configOrFn, maybeFn!];
+  await using dir = await tempRoot({ files: [] });
   const contents: Record<string, Uint8Array> = {
     [SMALL]: crypto.getRandomValues(new Uint8Array(1000)),
     "page.html": new TextEncoder().encode(
@@ -66,25 +76,10 @@ async function startSite(config: Partial<ServerConfig> = { fileCacheValidMs: 0 }
     await Deno.writeFile(`${dir.path}/${name}`, data);
     await Deno.utime(`${dir.path}/${name}`, MTIME, MTIME);
   }
-  await Deno.mkdir(`${dir.path}/uploads`);
-  let server;
-  try {
-    // Files change under the server here. By default every cached hit is confirmed by a stat,
-    // so the very next request sees a change; the watcher's own bound is tested below.
-    server = await startTestServer({ root: dir.path, ...config });
-  } catch (error) {
-    await dir.remove();
-    throw error;
-  }
-  return {
-    port: server.port,
-    root: dir.path,
-    path: (name) => `${dir.path}/${name}`,
-    close: async () => {
-      await server.stop();
-      await dir.remove();
-    },
-  };
+  await withServer(
+    { root: dir.path, ...config },
+    (server) => fn({ port: server.port, root: dir.path, path: (name) => `${dir.path}/${name}` }),
+  );
 }
 
 function imfDate(ms: number): string {
@@ -142,8 +137,7 @@ function assertPreconditionFailed(res: RawResponse, label: string) {
 }
 
 Deno.test("validators: ETag, Last-Modified and Accept-Ranges on 200 for small and streamed files", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of FILES) {
       await t.step(`GET and HEAD /${name}`, async () => {
         const first = await send(site.port, "GET", `/${name}`);
@@ -175,28 +169,22 @@ Deno.test("validators: ETag, Last-Modified and Accept-Ranges on 200 for small an
       // page.html and index.html differ in size only by chance; the others differ in size.
       assert.ok(tags.size >= 2, `ETags: ${[...tags].join(" ")}`);
     });
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test('validators: the ETag is "<size hex>-<mtime ms hex>" of the file', async () => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, LARGE]) {
       const info = await Deno.stat(site.path(name));
       const expected = `"${info.size.toString(16)}-${info.mtime!.getTime().toString(16)}"`;
       const res = await send(site.port, "GET", `/${name}`);
       assert.equal(res.header("etag"), expected, `/${name}`);
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("validators change when the file's mtime or content changes (small and streamed)", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, LARGE]) {
       await t.step(`/${name}`, async () => {
         const path = site.path(name);
@@ -231,14 +219,11 @@ Deno.test("validators change when the file's mtime or content changes (small and
         assert.notEqual(rewritten.header("etag"), resized.header("etag"));
       });
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("If-None-Match with the current ETag: 304 without body or length; connection stays open", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, LARGE, "page.html"]) {
       await t.step(`GET /${name}`, async () => {
         const etag = await currentEtag(site, name);
@@ -260,14 +245,11 @@ Deno.test("If-None-Match with the current ETag: 304 without body or length; conn
         client.close();
       }
     });
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("If-None-Match: weak comparison, *, lists; no match gives the whole file", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, LARGE]) {
       const etag = await currentEtag(site, name);
       const other = await currentEtag(site, "page.html");
@@ -293,14 +275,11 @@ Deno.test("If-None-Match: weak comparison, *, lists; no match gives the whole fi
         });
       }
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("If-None-Match decides alone: If-Modified-Since is ignored when it is present", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, LARGE]) {
       const etag = await currentEtag(site, name);
       await t.step(`/${name}: matching ETag, If-Modified-Since says modified → 304`, async () => {
@@ -318,32 +297,29 @@ Deno.test("If-None-Match decides alone: If-Modified-Since is ignored when it is 
         await assertWhole(site, res, name, "INM mismatch + IMS later");
       });
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("If-Modified-Since: IMF-fixdate, RFC 850 and asctime, compared at whole seconds", async (t) => {
-  const site = await startSite();
-  const lm = LM.getTime();
-  // The file's mtime is 10:20:30.750; Last-Modified says 10:20:30, so 10:20:30 is "not modified".
-  const rows: { value: string; status: 200 | 304 }[] = [
-    { value: imfDate(lm), status: 304 },
-    { value: imfDate(lm + SECOND), status: 304 },
-    { value: imfDate(lm + DAY), status: 304 },
-    { value: imfDate(lm - SECOND), status: 200 },
-    { value: imfDate(lm - DAY), status: 200 },
-    { value: rfc850Date(lm), status: 304 },
-    { value: rfc850Date(lm + 3 * DAY), status: 304 },
-    { value: rfc850Date(lm - SECOND), status: 200 },
-    { value: "Sunday, 06-Nov-94 08:49:37 GMT", status: 200 },
-    { value: asctimeDate(lm), status: 304 },
-    { value: asctimeDate(lm + 10 * DAY), status: 304 },
-    { value: asctimeDate(lm - DAY), status: 200 },
-    { value: "Sun Nov  6 08:49:37 1994", status: 200 },
-    { value: "Sun, 06 Nov 1994 08:49:37 GMT", status: 200 },
-  ];
-  try {
+  await withSite(async (site) => {
+    const lm = LM.getTime();
+    // The file's mtime is 10:20:30.750; Last-Modified says 10:20:30, so 10:20:30 is "not modified".
+    const rows: { value: string; status: 200 | 304 }[] = [
+      { value: imfDate(lm), status: 304 },
+      { value: imfDate(lm + SECOND), status: 304 },
+      { value: imfDate(lm + DAY), status: 304 },
+      { value: imfDate(lm - SECOND), status: 200 },
+      { value: imfDate(lm - DAY), status: 200 },
+      { value: rfc850Date(lm), status: 304 },
+      { value: rfc850Date(lm + 3 * DAY), status: 304 },
+      { value: rfc850Date(lm - SECOND), status: 200 },
+      { value: "Sunday, 06-Nov-94 08:49:37 GMT", status: 200 },
+      { value: asctimeDate(lm), status: 304 },
+      { value: asctimeDate(lm + 10 * DAY), status: 304 },
+      { value: asctimeDate(lm - DAY), status: 200 },
+      { value: "Sun Nov  6 08:49:37 1994", status: 200 },
+      { value: "Sun, 06 Nov 1994 08:49:37 GMT", status: 200 },
+    ];
     assert.equal(rfc850Date(lm), "Sunday, 05-Jan-20 10:20:30 GMT");
     assert.equal(asctimeDate(lm), "Sun Jan  5 10:20:30 2020");
     for (const name of [SMALL, LARGE]) {
@@ -357,22 +333,19 @@ Deno.test("If-Modified-Since: IMF-fixdate, RFC 850 and asctime, compared at whol
         });
       }
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("If-Modified-Since that is not a valid HTTP-date is ignored (200)", async (t) => {
-  const site = await startSite();
-  // Each of these would mean "not modified" if it were read as a date at all.
-  const invalid = [
-    "not a date",
-    "2030-01-01T00:00:00Z",
-    "2030-01-01",
-    "Tue, 01 Jan 2030",
-    `${imfDate(LM.getTime() + DAY)} extra`,
-  ];
-  try {
+  await withSite(async (site) => {
+    // Each of these would mean "not modified" if it were read as a date at all.
+    const invalid = [
+      "not a date",
+      "2030-01-01T00:00:00Z",
+      "2030-01-01",
+      "Tue, 01 Jan 2030",
+      `${imfDate(LM.getTime() + DAY)} extra`,
+    ];
     for (const name of [SMALL, LARGE]) {
       for (const value of invalid) {
         await t.step(`/${name} If-Modified-Since: ${value}`, async () => {
@@ -381,14 +354,11 @@ Deno.test("If-Modified-Since that is not a valid HTTP-date is ignored (200)", as
         });
       }
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("If-Match: strong comparison; * and lists pass; anything else is 412, connection kept", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, LARGE]) {
       const etag = await currentEtag(site, name);
       const other = await currentEtag(site, "page.html");
@@ -405,15 +375,12 @@ Deno.test("If-Match: strong comparison; * and lists pass; anything else is 412, 
         });
       }
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("If-Unmodified-Since: 412 when the file is newer, only without If-Match", async (t) => {
-  const site = await startSite();
-  const lm = LM.getTime();
-  try {
+  await withSite(async (site) => {
+    const lm = LM.getTime();
     for (const name of [SMALL, LARGE]) {
       const etag = await currentEtag(site, name);
       const rows: { fields: FieldList; status: 200 | 412 }[] = [
@@ -440,15 +407,12 @@ Deno.test("If-Unmodified-Since: 412 when the file is newer, only without If-Matc
         });
       }
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("precedence (RFC 9110 §13.2.2): If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since, Range", async (t) => {
-  const site = await startSite();
-  const lm = LM.getTime();
-  try {
+  await withSite(async (site) => {
+    const lm = LM.getTime();
     for (const name of [SMALL, LARGE]) {
       const etag = await currentEtag(site, name);
       const rows: { label: string; fields: FieldList; status: 200 | 206 | 304 | 412 }[] = [
@@ -537,15 +501,12 @@ Deno.test("precedence (RFC 9110 §13.2.2): If-Match, If-Unmodified-Since, If-Non
         });
       }
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("HEAD: conditional responses have GET's status and fields, and no body", async (t) => {
-  const site = await startSite();
-  const lm = LM.getTime();
-  try {
+  await withSite(async (site) => {
+    const lm = LM.getTime();
     for (const name of [SMALL, LARGE, "page.html"]) {
       const etag = await currentEtag(site, name);
       const rows: { label: string; fields: FieldList; status: number }[] = [
@@ -576,14 +537,11 @@ Deno.test("HEAD: conditional responses have GET's status and fields, and no body
         });
       }
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("a file changed since the client's copy: old validators get the new content", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, LARGE]) {
       await t.step(`/${name}`, async () => {
         const path = site.path(name);
@@ -621,78 +579,72 @@ Deno.test("a file changed since the client's copy: old validators get the new co
         await assertNotModified(site, current, name, "If-None-Match new ETag");
       });
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("preconditions are ignored where the response would not be a 2xx", async (t) => {
-  const site = await startSite();
-  const rows: {
-    label: string;
-    method: string;
-    target: string;
-    fields: FieldList;
-    status: number;
-  }[] = [
-    {
-      label: "missing file, If-None-Match *",
-      method: "GET",
-      target: "/missing.txt",
-      fields: [["If-None-Match", "*"]],
-      status: 404,
-    },
-    {
-      label: "missing file, If-Match *",
-      method: "GET",
-      target: "/missing.txt",
-      fields: [["If-Match", "*"]],
-      status: 404,
-    },
-    {
-      label: "missing file, If-Modified-Since",
-      method: "GET",
-      target: "/missing.txt",
-      fields: [["If-Modified-Since", imfDate(Date.now() + DAY)]],
-      status: 404,
-    },
-    {
-      label: "415 type, If-None-Match *",
-      method: "GET",
-      target: "/data.json",
-      fields: [["If-None-Match", "*"]],
-      status: 415,
-    },
-    {
-      label: "POST to a file, If-Match mismatch",
-      method: "POST",
-      target: `/${SMALL}`,
-      fields: [["If-Match", '"x"'], ["Content-Length", "0"]],
-      status: 405,
-    },
-    {
-      label: "GET /upload, If-None-Match *",
-      method: "GET",
-      target: "/upload",
-      fields: [["If-None-Match", "*"]],
-      status: 405,
-    },
-  ];
-  try {
+  await withSite(async (site) => {
+    const rows: {
+      label: string;
+      method: string;
+      target: string;
+      fields: FieldList;
+      status: number;
+    }[] = [
+      {
+        label: "missing file, If-None-Match *",
+        method: "GET",
+        target: "/missing.txt",
+        fields: [["If-None-Match", "*"]],
+        status: 404,
+      },
+      {
+        label: "missing file, If-Match *",
+        method: "GET",
+        target: "/missing.txt",
+        fields: [["If-Match", "*"]],
+        status: 404,
+      },
+      {
+        label: "missing file, If-Modified-Since",
+        method: "GET",
+        target: "/missing.txt",
+        fields: [["If-Modified-Since", imfDate(Date.now() + DAY)]],
+        status: 404,
+      },
+      {
+        label: "415 type, If-None-Match *",
+        method: "GET",
+        target: "/data.json",
+        fields: [["If-None-Match", "*"]],
+        status: 415,
+      },
+      {
+        label: "POST to a file, If-Match mismatch",
+        method: "POST",
+        target: `/${SMALL}`,
+        fields: [["If-Match", '"x"'], ["Content-Length", "0"]],
+        status: 405,
+      },
+      {
+        label: "GET /upload, If-None-Match *",
+        method: "GET",
+        target: "/upload",
+        fields: [["If-None-Match", "*"]],
+        status: 405,
+      },
+    ];
     for (const row of rows) {
       await t.step(`${row.label} → ${row.status}`, async () => {
         const res = await send(site.port, row.method, row.target, row.fields);
         assert.equal(res.status, row.status, `${row.label}\n${describe(res)}`);
       });
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("a small file served from memory is never served stale after delete or rewrite", async () => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     const path = site.path(SMALL);
     // Twice, so that a cache has certainly taken the file in.
     await assertWhole(site, await send(site.port, "GET", `/${SMALL}`), SMALL, "first");
@@ -720,16 +672,13 @@ Deno.test("a small file served from memory is never served stale after delete or
       back.header("etag")!,
     ]]);
     await assertNotModified(site, cached, SMALL, "recreated, current ETag");
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("with the default settings a rewritten small file is served fresh within the bound", async () => {
   // The root is watched, so a change is normally seen within milliseconds; a stat after
   // fileCacheValidMs (1 s) bounds it otherwise. Either way well within 2 s.
-  const site = await startSite({});
-  try {
+  await withSite({}, async (site) => {
     const path = site.path(SMALL);
     await send(site.port, "GET", `/${SMALL}`);
     const warm = await send(site.port, "GET", `/${SMALL}`);
@@ -744,7 +693,5 @@ Deno.test("with the default settings a rewritten small file is served fresh with
     }
     await assertWhole(site, res, SMALL, "rewritten");
     assertBytes(res.body, fresh, "rewritten content");
-  } finally {
-    await site.close();
-  }
+  });
 });

@@ -18,7 +18,7 @@
 
 import assert from "node:assert/strict";
 import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
-import { startTestServer } from "../helpers/server.ts";
+import { tempRoot, withServer } from "../helpers/server.ts";
 import { toBytes } from "../vectors/requests.ts";
 
 /** One acceptable result: final statuses in order (an array entry = any of those), and the fate. */
@@ -1206,17 +1206,9 @@ async function pooled<T, R>(items: T[], limit: number, fn: (item: T) => Promise<
 }
 
 /** A root with a few of the site's files, so uploads land in a scratch folder. */
-async function prepareRoot(): Promise<string> {
-  const base = new URL("../.tmp/", import.meta.url).pathname;
-  await Deno.mkdir(base, { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: base, prefix: "conformance-" });
-  const resources = new URL("../../resources/", import.meta.url).pathname;
-  for (const name of ["index.html", "notes.txt"]) {
-    await Deno.copyFile(`${resources}${name}`, `${dir}/${name}`);
-  }
-  await Deno.mkdir(`${dir}/uploads`);
-  return dir;
-}
+const ROOT_FILES = ["index.html", "notes.txt"];
+/** Head and body deadlines of the server under test. */
+const DEADLINES = { headTimeoutMs: 3000, bodyTimeoutMs: 3000 };
 
 function needsHalfClose(expect: Outcome[]): boolean {
   return expect.every((o) => !o.close);
@@ -1227,9 +1219,8 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    const root = await prepareRoot();
-    const server = await startTestServer({ root, headTimeoutMs: 3000, bodyTimeoutMs: 3000 });
-    try {
+    await using root = await tempRoot({ files: ROOT_FILES });
+    await withServer({ root: root.path, ...DEADLINES }, async (server) => {
       const rows = buildRows(server.port);
       const seen = await pooled(
         rows,
@@ -1257,10 +1248,7 @@ Deno.test({
         true,
       );
       assert.deepEqual(after.responses.map((r) => r.status), [200]);
-    } finally {
-      await server.stop();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
 
@@ -1309,15 +1297,10 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    const root = await prepareRoot();
-    const server = await startTestServer({
-      root,
-      headTimeoutMs: 3000,
-      bodyTimeoutMs: 3000,
-      // Hundreds of uploads from one address in a second: framing is under test, not the rate.
-      uploadRatePerSecond: 0,
-    });
-    try {
+    await using root = await tempRoot({ files: ROOT_FILES });
+    // Hundreds of uploads from one address in a second: framing is under test, not the rate.
+    const config = { root: root.path, ...DEADLINES, uploadRatePerSecond: 0 };
+    await withServer(config, async (server) => {
       for (const row of FRAGMENT_ROWS) {
         const bytes = toBytes(row.input(server.port));
         const half = needsHalfClose(row.expect);
@@ -1347,9 +1330,6 @@ Deno.test({
           );
         });
       }
-    } finally {
-      await server.stop();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });

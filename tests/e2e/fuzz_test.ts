@@ -8,11 +8,22 @@
 
 import assert from "node:assert/strict";
 import { bytes, exchange } from "../helpers/raw_client.ts";
-import { startTestServer } from "../helpers/server.ts";
+import { tempRoot, withServer } from "../helpers/server.ts";
 
 const CASES = 5000;
 const CONCURRENCY = 16;
 const PER_CASE_TIMEOUT_MS = 5000;
+/** Head and body deadlines of the server under test. */
+const DEADLINES = { headTimeoutMs: 2000, bodyTimeoutMs: 2000 };
+/** The site's small files, so fuzzed uploads land in a scratch root. */
+const ROOT_FILES = [
+  "index.html",
+  "about.html",
+  "contact.html",
+  "sample.txt",
+  "notes.txt",
+  "logo.png",
+];
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -154,13 +165,11 @@ Deno.test({
   // sockets may still be settling when the test ends, which is not a leak of the test's.
   sanitizeOps: false,
   async fn() {
-    const uploads = await Deno.makeTempDir({ dir: await tmpBase() });
-    const root = await prepareRoot(uploads);
-    const server = await startTestServer({ root, headTimeoutMs: 2000, bodyTimeoutMs: 2000 });
-    const seed = 20261125;
-    const random = mulberry32(seed);
-    const corpus = seeds(server.port).map(bytes);
-    try {
+    await using root = await tempRoot({ files: ROOT_FILES });
+    await withServer({ root: root.path, ...DEADLINES }, async (server) => {
+      const seed = 20261125;
+      const random = mulberry32(seed);
+      const corpus = seeds(server.port).map(bytes);
       const inputs = Array.from(
         { length: CASES },
         (_, i) =>
@@ -194,26 +203,6 @@ Deno.test({
         `GET / HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`,
       );
       assert.equal(after.status, 200);
-    } finally {
-      await server.stop();
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });
-
-async function tmpBase(): Promise<string> {
-  const base = new URL("../.tmp/", import.meta.url).pathname;
-  await Deno.mkdir(base, { recursive: true });
-  return base;
-}
-
-/** A root with the site's small files, so fuzzed uploads land in a scratch folder. */
-async function prepareRoot(dir: string): Promise<string> {
-  const resources = new URL("../../resources/", import.meta.url).pathname;
-  for (const name of ["index.html", "about.html", "contact.html", "sample.txt", "notes.txt"]) {
-    await Deno.copyFile(`${resources}${name}`, `${dir}/${name}`);
-  }
-  await Deno.copyFile(`${resources}logo.png`, `${dir}/logo.png`);
-  await Deno.mkdir(`${dir}/uploads`);
-  return dir;
-}

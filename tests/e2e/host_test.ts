@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { RawClient } from "../helpers/raw_client.ts";
-import { RESOURCES, startTestServer } from "../helpers/server.ts";
+import { RESOURCES, withServer } from "../helpers/server.ts";
 
 interface HostRow {
   name: string;
@@ -112,10 +112,9 @@ const HOST_ROWS: HostRow[] = [
 ];
 
 Deno.test("Host validation: the status for each Host (and absolute-form authority)", async (t) => {
-  const server = await startTestServer();
-  const index = await Deno.readTextFile(`${RESOURCES}/index.html`);
-  const other = server.port === 65535 ? 65534 : server.port + 1;
-  try {
+  await withServer({}, async (server) => {
+    const index = await Deno.readTextFile(`${RESOURCES}/index.html`);
+    const other = server.port === 65535 ? 65534 : server.port + 1;
     for (const row of HOST_ROWS) {
       await t.step(`${row.name} → ${row.status}`, async () => {
         const head = row.head.replaceAll("{PORT}", String(server.port))
@@ -135,7 +134,5 @@ Deno.test("Host validation: the status for each Host (and absolute-form authorit
         }
       });
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });

@@ -5,17 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
-import { RESOURCES, startTestServer } from "../helpers/server.ts";
+import { RawClient, type RawResponse, requestHead } from "../helpers/raw_client.ts";
+import { RESOURCES, withServer } from "../helpers/server.ts";
 
 const KEEP_ALIVE = "timeout=30, max=100";
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function get(port: number, target: string, extra = ""): string {
-  return `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}\r\n`;
 }
 
 function assertPersistent(res: RawResponse, label: string): void {
@@ -81,9 +77,8 @@ const PERSIST_ROWS: PersistRow[] = [
 ];
 
 Deno.test("keep-alive: persistence follows the version and Connection", async (t) => {
-  const server = await startTestServer();
-  const host = `Host: 127.0.0.1:${server.port}\r\n`;
-  try {
+  await withServer({}, async (server) => {
+    const host = `Host: 127.0.0.1:${server.port}\r\n`;
     for (const row of PERSIST_ROWS) {
       await t.step(`${row.name} → ${row.persists ? "persists" : "closes"}`, async () => {
         const client = await RawClient.connect(server.port);
@@ -93,7 +88,7 @@ Deno.test("keep-alive: persistence follows the version and Connection", async (t
           assert.equal(res.status, 200);
           if (row.persists) {
             assertPersistent(res, row.name);
-            await client.send(get(server.port, "/about.html"));
+            await client.send(requestHead(server.port, "/about.html"));
             const second = await client.response();
             assert.equal(second.status, 200);
             assert.equal(second.text(), await Deno.readTextFile(`${RESOURCES}/about.html`));
@@ -107,17 +102,14 @@ Deno.test("keep-alive: persistence follows the version and Connection", async (t
         }
       });
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("keep-alive: pipelined requests in one write are answered in order", async () => {
-  const server = await startTestServer();
-  const client = await RawClient.connect(server.port);
-  try {
+  await withServer({}, async (server) => {
+    using client = await RawClient.connect(server.port);
     const files = ["about.html", "notes.txt", "contact.html", "logo.png", "index.html"];
-    await client.send(files.map((f) => get(server.port, `/${f}`)).join(""));
+    await client.send(files.map((f) => requestHead(server.port, `/${f}`)).join(""));
     for (const file of files) {
       const res = await client.response();
       assert.equal(res.status, 200, file);
@@ -127,19 +119,16 @@ Deno.test("keep-alive: pipelined requests in one write are answered in order", a
       assert.ok(res.body.every((b, i) => b === expected[i]), `${file}: body out of order`);
     }
     assert.equal(client.pending, 0);
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("keep-alive: pipelined requests ending in Connection: close; nothing after is served", async () => {
-  const server = await startTestServer();
-  const client = await RawClient.connect(server.port);
-  try {
+  await withServer({}, async (server) => {
+    using client = await RawClient.connect(server.port);
     await client.send(
-      get(server.port, "/about.html") + get(server.port, "/notes.txt", "Connection: close\r\n") +
-        get(server.port, "/contact.html"),
+      requestHead(server.port, "/about.html") +
+        requestHead(server.port, "/notes.txt", { fields: [["Connection", "close"]] }) +
+        requestHead(server.port, "/contact.html"),
     );
     const first = await client.response();
     assertPersistent(first, "first");
@@ -149,35 +138,27 @@ Deno.test("keep-alive: pipelined requests ending in Connection: close; nothing a
     assert.equal(second.text(), await Deno.readTextFile(`${RESOURCES}/notes.txt`));
     assert.ok(await client.closed(), "the server did not close after Connection: close");
     assert.equal(client.pending, 0, "a request after Connection: close was answered");
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("keep-alive: the 100th request on a connection closes it", async () => {
-  const server = await startTestServer();
-  const client = await RawClient.connect(server.port);
-  try {
+  await withServer({}, async (server) => {
+    using client = await RawClient.connect(server.port);
     for (let i = 1; i <= 100; i++) {
-      await client.send(get(server.port, "/sample.txt"));
+      await client.send(requestHead(server.port, "/sample.txt"));
       const res = await client.response();
       assert.equal(res.status, 200, `request ${i}`);
       if (i < 100) assertPersistent(res, `request ${i}`);
       else assertClosing(res, `request ${i}`);
     }
     assert.ok(await client.closed(), "the server did not close after the 100th response");
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("keep-alive: 101 pipelined requests get exactly 100 responses, then close", async () => {
-  const server = await startTestServer();
-  const client = await RawClient.connect(server.port);
-  try {
-    await client.send(get(server.port, "/sample.txt").repeat(101));
+  await withServer({}, async (server) => {
+    using client = await RawClient.connect(server.port);
+    await client.send(requestHead(server.port, "/sample.txt").repeat(101));
     for (let i = 1; i <= 100; i++) {
       const res = await client.response();
       assert.equal(res.status, 200, `request ${i}`);
@@ -186,17 +167,13 @@ Deno.test("keep-alive: 101 pipelined requests get exactly 100 responses, then cl
     }
     assert.ok(await client.closed(), "the server did not close after the 100th response");
     assert.equal(client.pending, 0, "the 101st request was answered");
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("keep-alive: an idle connection is closed after idleTimeoutMs", async () => {
-  const server = await startTestServer({ idleTimeoutMs: 500 });
-  const client = await RawClient.connect(server.port);
-  try {
-    await client.send(get(server.port, "/sample.txt"));
+  await withServer({ idleTimeoutMs: 500 }, async (server) => {
+    using client = await RawClient.connect(server.port);
+    await client.send(requestHead(server.port, "/sample.txt"));
     const res = await client.response();
     assert.equal(res.status, 200);
     assert.equal(res.header("connection"), "keep-alive");
@@ -207,21 +184,17 @@ Deno.test("keep-alive: an idle connection is closed after idleTimeoutMs", async 
     assert.ok(waited <= 2000, `closed after ${waited} ms, long after the 500 ms idle timeout`);
     // Idle expiry is silent: no 408 or other bytes are sent between requests.
     assert.equal(client.pending, 0);
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("keep-alive: a connection that keeps sending outlives the idle timeout", async () => {
-  const server = await startTestServer({ idleTimeoutMs: 500 });
-  const client = await RawClient.connect(server.port);
-  try {
+  await withServer({ idleTimeoutMs: 500 }, async (server) => {
+    using client = await RawClient.connect(server.port);
     const started = Date.now();
     let n = 0;
     // Four times the idle timeout, never idle for more than half of it.
     while (Date.now() - started < 2000) {
-      await client.send(get(server.port, "/sample.txt"));
+      await client.send(requestHead(server.port, "/sample.txt"));
       const res = await client.response();
       n++;
       assert.equal(res.status, 200, `request ${n}`);
@@ -229,10 +202,7 @@ Deno.test("keep-alive: a connection that keeps sending outlives the idle timeout
       await sleep(200);
     }
     assert.ok(n >= 5);
-    await client.send(get(server.port, "/sample.txt"));
+    await client.send(requestHead(server.port, "/sample.txt"));
     assert.equal((await client.response()).status, 200);
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  });
 });

@@ -9,18 +9,16 @@
 
 import assert from "node:assert/strict";
 import { bytes, RawClient } from "../helpers/raw_client.ts";
-import { RESOURCES, type SpawnedServer, spawnServer, tempDir } from "../helpers/server.ts";
+import {
+  RESOURCES,
+  type SpawnedServer,
+  tempRoot,
+  waitFor,
+  withSpawnedServer,
+} from "../helpers/server.ts";
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})\b/;
 const SPAWNED = { sanitizeOps: false, sanitizeResources: false };
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Log lines (non-empty). */
 function logLines(server: SpawnedServer): string[] {
@@ -40,24 +38,6 @@ function assertLogged(server: SpawnedServer, what: string, ...parts: (string | R
   return line;
 }
 
-/** Kills a server that a failed test left running, and waits for it. */
-async function reap(server: SpawnedServer | null): Promise<void> {
-  if (server === null) return;
-  try {
-    server.process.kill("SIGKILL");
-  } catch {
-    // Already exited.
-  }
-  await server.status;
-}
-
-/** Waits for the exit and for the log to be read to its end (the "stopped" line). */
-async function exitStatus(server: SpawnedServer): Promise<Deno.CommandStatus> {
-  const status = await server.status;
-  await waitFor("the stopped line", () => /stopped/i.test(server.log()), 2000).catch(() => {});
-  return status;
-}
-
 async function assertRefused(port: number): Promise<void> {
   let conn: Deno.TcpConn | null = null;
   try {
@@ -70,31 +50,19 @@ async function assertRefused(port: number): Promise<void> {
   assert.fail("a new connection was accepted after the stop signal");
 }
 
-/** A scratch root: index.html and an empty uploads/ folder. */
-async function tempRoot(): Promise<{ path: string; remove: () => Promise<void> }> {
-  const dir = await tempDir();
-  await Deno.copyFile(`${RESOURCES}/index.html`, `${dir.path}/index.html`);
-  await Deno.mkdir(`${dir.path}/uploads`);
-  return dir;
-}
-
 Deno.test({
   name: "log: timestamps on every line; startup, request, status, bytes and fate are logged",
   ...SPAWNED,
   fn: async () => {
     // A scratch root, so this server's start-up cleanup never touches resources/uploads.
-    const root = await tempRoot();
+    await using root = await tempRoot({ files: ["index.html"] });
     await Deno.copyFile(`${RESOURCES}/notes.txt`, `${root.path}/notes.txt`);
-    let server: SpawnedServer | null = null;
-    const clients: RawClient[] = [];
-    try {
-      server = await spawnServer(["0", "--pool", "3"], { root: root.path });
+    await withSpawnedServer(["0", "--pool", "3"], { root: root.path }, async (server) => {
       const { port } = server;
       const indexSize = (await Deno.stat(`${root.path}/index.html`)).size;
       const notesSize = (await Deno.stat(`${root.path}/notes.txt`)).size;
 
-      const a = await RawClient.connect(port);
-      clients.push(a);
+      using a = await RawClient.connect(port);
       await a.send(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
       assert.equal((await a.response()).status, 200);
       await a.send(
@@ -105,16 +73,17 @@ Deno.test({
       const aPeer = `127.0.0.1:${(a.conn.localAddr as Deno.NetAddr).port}`;
       a.close();
 
-      const b = await RawClient.connect(port);
-      clients.push(b);
+      using b = await RawClient.connect(port);
       await b.send(`GET /missing.html HTTP/1.0\r\n\r\n`);
       assert.equal((await b.response()).status, 404);
       assert.ok(await b.closed());
       b.close();
 
-      await waitFor("the 404 in the log", () => findLine(server!, /\b404\b/) !== undefined);
+      await waitFor(() => findLine(server, /\b404\b/) !== undefined, {
+        what: "the 404 in the log",
+      });
       server.process.kill("SIGTERM");
-      assert.equal((await exitStatus(server)).code, 0);
+      assert.equal((await server.status).code, 0);
 
       for (const line of logLines(server)) {
         assert.match(line, TIMESTAMP, `log line without an RFC 3339 timestamp: ${line}`);
@@ -144,11 +113,7 @@ Deno.test({
       assertLogged(server, "404 and close", /\b404\b/, /close/);
       assertLogged(server, "connection fate", /closed/i, /request/i);
       assertLogged(server, "a stopped summary", /stopped/i, /\b3 request/);
-    } finally {
-      for (const client of clients) client.close();
-      await reap(server);
-      await root.remove();
-    }
+    });
   },
 });
 
@@ -156,16 +121,12 @@ Deno.test({
   name: "SIGTERM lets an in-flight upload finish, refuses new connections, exits 0",
   ...SPAWNED,
   fn: async () => {
-    const root = await tempRoot();
-    let server: SpawnedServer | null = null;
-    const clients: RawClient[] = [];
-    try {
-      // Debug level logs each request on arrival, before its response.
-      server = await spawnServer(["0", "--log-level", "debug"], { root: root.path });
+    await using root = await tempRoot({ files: ["index.html"] });
+    // Debug level logs each request on arrival, before its response.
+    await withSpawnedServer(["0", "--log-level", "debug"], { root: root.path }, async (server) => {
       const { port } = server;
-      const idle = await RawClient.connect(port);
-      const uploader = await RawClient.connect(port);
-      clients.push(idle, uploader);
+      using idle = await RawClient.connect(port);
+      using uploader = await RawClient.connect(port);
       await idle.send(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
       assert.equal((await idle.response()).status, 200);
 
@@ -175,10 +136,12 @@ Deno.test({
           `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n` +
           body.slice(0, 10),
       );
-      await waitFor("the upload in the log", () => server!.log().includes("POST /upload HTTP/1.1"));
+      await waitFor(() => server.log().includes("POST /upload HTTP/1.1"), {
+        what: "the upload in the log",
+      });
 
       server.process.kill("SIGTERM");
-      await waitFor("the stopping line", () => /stopping/i.test(server!.log()));
+      await waitFor(() => /stopping/i.test(server.log()), { what: "the stopping line" });
       assert.ok(await idle.closed(), "an idle keep-alive connection was kept open at shutdown");
       await assertRefused(port);
 
@@ -191,17 +154,13 @@ Deno.test({
       assert.deepEqual(saved, bytes(body));
       assert.ok(await uploader.closed());
 
-      assert.equal((await exitStatus(server)).code, 0);
+      assert.equal((await server.status).code, 0);
       assertLogged(server, "a stopped summary", /stopped/i);
       assert.ok(!/ {4}at |uncaught/i.test(server.log()), `error in the log:\n${server.log()}`);
       // The server closes after this response, so it is the last and must say so (SPEC
       // "Keep-alive"; RFC 9112 §9.6); its head is written after the stop began.
       assert.equal(res.header("connection"), "close", "last response before close says keep-alive");
-    } finally {
-      for (const client of clients) client.close();
-      await reap(server);
-      await root.remove();
-    }
+    });
   },
 });
 
@@ -240,26 +199,25 @@ Deno.test({
   name: "SIGINT lets a slowly read download finish, refuses new connections, exits 0",
   ...SPAWNED,
   fn: async () => {
-    const root = await tempRoot();
+    await using root = await tempRoot({ files: ["index.html"] });
     const size = 16 * 1024 * 1024;
     const content = new Uint8Array(size);
     for (let i = 0; i < size; i += 4096) content[i] = (i / 4096) & 0xff;
     await Deno.writeFile(`${root.path}/big.png`, content);
-    let server: SpawnedServer | null = null;
-    let conn: Deno.TcpConn | null = null;
-    try {
-      // Debug level logs each request on arrival, before its response.
-      server = await spawnServer(["0", "--log-level", "debug"], { root: root.path });
+    // Debug level logs each request on arrival, before its response.
+    await withSpawnedServer(["0", "--log-level", "debug"], { root: root.path }, async (server) => {
       const { port } = server;
-      conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      using conn = await Deno.connect({ hostname: "127.0.0.1", port });
       const request = `GET /big.png HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;
       await conn.write(bytes(request));
       // Read nothing yet: the server is left blocked mid-stream with most of the file unsent.
-      await waitFor("the download in the log", () => server!.log().includes("GET /big.png"));
+      await waitFor(() => server.log().includes("GET /big.png"), {
+        what: "the download in the log",
+      });
       await new Promise((resolve) => setTimeout(resolve, 200));
 
       server.process.kill("SIGINT");
-      await waitFor("the stopping line", () => /stopping/i.test(server!.log()));
+      await waitFor(() => /stopping/i.test(server.log()), { what: "the stopping line" });
       await assertRefused(port);
 
       const { head, body } = await readLargeResponse(conn);
@@ -269,13 +227,9 @@ Deno.test({
       // Its head went out before the signal (so it may say keep-alive); the close follows it.
       assert.equal(await conn.read(new Uint8Array(16)), null, "connection kept open at shutdown");
 
-      assert.equal((await exitStatus(server)).code, 0);
+      assert.equal((await server.status).code, 0);
       assertLogged(server, "the transfer with its byte count", /\b200\b/, String(size));
       assertLogged(server, "a stopped summary", /stopped/i);
-    } finally {
-      conn?.close();
-      await reap(server);
-      await root.remove();
-    }
+    });
   },
 });

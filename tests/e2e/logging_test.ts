@@ -4,7 +4,14 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT_DIR, spawnServer, startArgs, tempDir } from "../helpers/server.ts";
+import {
+  LISTENING,
+  PROJECT_DIR,
+  startArgs,
+  tempRoot,
+  waitFor,
+  withSpawnedServer,
+} from "../helpers/server.ts";
 
 const REQUESTS_PER_CONNECTION = 99; // below keep-alive's max=100, so every one is answered
 const CONNECTIONS = 30;
@@ -42,8 +49,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const server = await spawnServer(["0"]);
-    try {
+    await withSpawnedServer(["0"], async (server) => {
       const answered = await Promise.all(
         Array.from({ length: CONNECTIONS }, () => burst(server.port)),
       );
@@ -56,13 +62,7 @@ Deno.test({
           .test(line)
       );
       assert.equal(lines.length, total, "every request has its access line");
-    } finally {
-      try {
-        server.process.kill("SIGKILL");
-      } catch {
-        // Already exited.
-      }
-    }
+    });
   },
 });
 
@@ -71,11 +71,9 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const root = await tempDir();
-    await Deno.mkdir(`${root.path}/uploads`);
+    await using root = await tempRoot({ files: [] });
     await Deno.writeFile(`${root.path}/big.png`, new Uint8Array(32 * 1024 * 1024));
-    const server = await spawnServer(["0"], { root: root.path });
-    try {
+    await withSpawnedServer(["0"], { root: root.path }, async (server) => {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
       await conn.write(
         new TextEncoder().encode(`GET /big.png HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`),
@@ -89,11 +87,7 @@ Deno.test({
       );
       const sent = Number(/200 OK, (\d+) body bytes/.exec(line)![1]);
       assert.ok(sent < 32 * 1024 * 1024, `logged ${sent} bytes for a download cut short`);
-    } finally {
-      server.process.kill("SIGKILL");
-      await server.status;
-      await root.remove();
-    }
+    });
   },
 });
 
@@ -102,8 +96,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const server = await spawnServer(["0"]);
-    try {
+    await withSpawnedServer(["0"], async (server) => {
       for (const target of ["/x}y", "/a{b}c", "/{id}"]) {
         const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
         await conn.write(new TextEncoder().encode(
@@ -114,10 +107,7 @@ Deno.test({
         const escaped = target.replace(/[{}]/g, (c) => `\\${c}`);
         await waitForLine(server.log, new RegExp(`GET ${escaped} HTTP/1\\.1 .* -> 404 Not Found`));
       }
-    } finally {
-      server.process.kill("SIGKILL");
-      await server.status;
-    }
+    });
   },
 });
 
@@ -138,12 +128,12 @@ Deno.test({
       // The port is in the first line; read just that, then never read stderr again.
       const reader = child.stderr.getReader();
       let text = "";
-      while (!/listening on http:\/\/[^ ]*:(\d+)\//.test(text)) {
+      while (!LISTENING.test(text)) {
         const { value, done } = await reader.read();
         if (done) throw new Error(`server exited:\n${text}`);
         text += new TextDecoder().decode(value);
       }
-      const port = Number(/listening on http:\/\/[^ ]*:(\d+)\//.exec(text)![1]);
+      const port = Number(LISTENING.exec(text)![1]);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stalled = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("the server stalled on its log")), 10_000);
@@ -178,11 +168,10 @@ Deno.test({
 
 /** Waits (at most 5 s) for a log line matching `pattern`; returns it. */
 async function waitForLine(log: () => string, pattern: RegExp): Promise<string> {
-  const until = Date.now() + 5_000;
-  for (;;) {
-    const line = log().split("\n").find((l) => pattern.test(l));
-    if (line !== undefined) return line;
-    if (Date.now() > until) throw new Error(`no log line matches ${pattern}:\n${log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const find = () => log().split("\n").find((l) => pattern.test(l));
+  await waitFor(() => find() !== undefined, {
+    what: () => `a log line matching ${pattern}:\n${log()}`,
+    intervalMs: 20,
+  });
+  return find()!;
 }

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
-import { RESOURCES, startTestServer } from "../helpers/server.ts";
+import { RESOURCES, withServer } from "../helpers/server.ts";
 
 const HEAD_LIMIT = 8192;
 
@@ -65,8 +65,7 @@ async function send(
 }
 
 Deno.test("methods: status and Allow for each method and resource", async (t) => {
-  const server = await startTestServer();
-  try {
+  await withServer({}, async (server) => {
     for (const row of METHOD_ROWS) {
       const target = row.target.replace("{PORT}", String(server.port));
       await t.step(`${row.method} ${target} → ${row.status}`, async () => {
@@ -90,9 +89,7 @@ Deno.test("methods: status and Allow for each method and resource", async (t) =>
         }
       });
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 interface BrokenRow {
@@ -190,8 +187,7 @@ const BROKEN_ROWS: BrokenRow[] = [
 ];
 
 Deno.test("request line and head errors: status, and the connection closes", async (t) => {
-  const server = await startTestServer();
-  try {
+  await withServer({}, async (server) => {
     for (const row of BROKEN_ROWS) {
       await t.step(`${row.name} → ${row.status}`, async () => {
         const request = row.request.replace("{HOST}", `Host: 127.0.0.1:${server.port}\r\n`);
@@ -211,9 +207,7 @@ Deno.test("request line and head errors: status, and the connection closes", asy
         }
       });
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 /** A GET /index.html head padded with one field to exactly `total` bytes. */
@@ -224,8 +218,7 @@ function headOfSize(port: number, total: number): string {
 }
 
 Deno.test("head limit: a head of exactly 8192 bytes is served, 8193 bytes is 431", async (t) => {
-  const server = await startTestServer();
-  try {
+  await withServer({}, async (server) => {
     for (
       const [size, status] of [[HEAD_LIMIT - 1, 200], [HEAD_LIMIT, 200], [HEAD_LIMIT + 1, 431]]
     ) {
@@ -237,56 +230,53 @@ Deno.test("head limit: a head of exactly 8192 bytes is served, 8193 bytes is 431
         if (status === 200) assert.equal(res.text(), await textOf("index.html"));
       });
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("request bodies no handler reads are discarded; the pipelined request is served", async (t) => {
-  const server = await startTestServer();
-  const host = `Host: 127.0.0.1:${server.port}\r\n`;
-  const next = `GET /about.html HTTP/1.1\r\n${host}\r\n`;
-  // A body that is itself a request: it must never be answered as one.
-  const smuggled = `GET /contact.html HTTP/1.1\r\n${host}\r\n`;
-  const rows: { name: string; first: string; status: number; file?: string }[] = [
-    {
-      name: "GET with Content-Length body",
-      first: `GET /index.html HTTP/1.1\r\n${host}Content-Length: 5\r\n\r\nhello`,
-      status: 200,
-      file: "index.html",
-    },
-    {
-      name: "GET whose body looks like a request",
-      first: `GET /index.html HTTP/1.1\r\n${host}Content-Length: ${smuggled.length}\r\n\r\n` +
-        smuggled,
-      status: 200,
-      file: "index.html",
-    },
-    {
-      name: "GET with a chunked body",
-      first: `GET /index.html HTTP/1.1\r\n${host}Transfer-Encoding: chunked\r\n\r\n` +
-        "5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\n\r\n",
-      status: 200,
-      file: "index.html",
-    },
-    {
-      name: "HEAD with Content-Length body",
-      first: `HEAD /notes.txt HTTP/1.1\r\n${host}Content-Length: 4\r\n\r\nbody`,
-      status: 200,
-    },
-    {
-      name: "PUT refused with 405, body discarded",
-      first: `PUT /index.html HTTP/1.1\r\n${host}Content-Length: 11\r\n\r\nhello world`,
-      status: 405,
-    },
-    {
-      name: "POST to a missing file, body discarded",
-      first: `POST /nope HTTP/1.1\r\n${host}Content-Type: application/json\r\n` +
-        `Content-Length: 13\r\n\r\n{"a":"hello"}`,
-      status: 404,
-    },
-  ];
-  try {
+  await withServer({}, async (server) => {
+    const host = `Host: 127.0.0.1:${server.port}\r\n`;
+    const next = `GET /about.html HTTP/1.1\r\n${host}\r\n`;
+    // A body that is itself a request: it must never be answered as one.
+    const smuggled = `GET /contact.html HTTP/1.1\r\n${host}\r\n`;
+    const rows: { name: string; first: string; status: number; file?: string }[] = [
+      {
+        name: "GET with Content-Length body",
+        first: `GET /index.html HTTP/1.1\r\n${host}Content-Length: 5\r\n\r\nhello`,
+        status: 200,
+        file: "index.html",
+      },
+      {
+        name: "GET whose body looks like a request",
+        first: `GET /index.html HTTP/1.1\r\n${host}Content-Length: ${smuggled.length}\r\n\r\n` +
+          smuggled,
+        status: 200,
+        file: "index.html",
+      },
+      {
+        name: "GET with a chunked body",
+        first: `GET /index.html HTTP/1.1\r\n${host}Transfer-Encoding: chunked\r\n\r\n` +
+          "5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\n\r\n",
+        status: 200,
+        file: "index.html",
+      },
+      {
+        name: "HEAD with Content-Length body",
+        first: `HEAD /notes.txt HTTP/1.1\r\n${host}Content-Length: 4\r\n\r\nbody`,
+        status: 200,
+      },
+      {
+        name: "PUT refused with 405, body discarded",
+        first: `PUT /index.html HTTP/1.1\r\n${host}Content-Length: 11\r\n\r\nhello world`,
+        status: 405,
+      },
+      {
+        name: "POST to a missing file, body discarded",
+        first: `POST /nope HTTP/1.1\r\n${host}Content-Type: application/json\r\n` +
+          `Content-Length: 13\r\n\r\n{"a":"hello"}`,
+        status: 404,
+      },
+    ];
     for (const row of rows) {
       await t.step(row.name, async () => {
         const client = await RawClient.connect(server.port);
@@ -308,16 +298,13 @@ Deno.test("request bodies no handler reads are discarded; the pipelined request 
         }
       });
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("request body sent after the response was read is still discarded", async () => {
-  const server = await startTestServer();
-  const host = `Host: 127.0.0.1:${server.port}\r\n`;
-  const client = await RawClient.connect(server.port);
-  try {
+  await withServer({}, async (server) => {
+    const host = `Host: 127.0.0.1:${server.port}\r\n`;
+    using client = await RawClient.connect(server.port);
     await client.send(`GET /index.html HTTP/1.1\r\n${host}Content-Length: 10\r\n\r\n`);
     const first = await client.response();
     assert.equal(first.status, 200);
@@ -326,8 +313,5 @@ Deno.test("request body sent after the response was read is still discarded", as
     const second = await client.response();
     assert.equal(second.status, 200);
     assert.equal(second.text(), await textOf("about.html"));
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  });
 });

@@ -7,8 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
-import { RESOURCES, startTestServer } from "../helpers/server.ts";
+import { get, RawClient } from "../helpers/raw_client.ts";
+import { RESOURCES, withServer } from "../helpers/server.ts";
 
 interface PathRow {
   /** The request-target exactly as it goes on the wire. */
@@ -61,39 +61,25 @@ const PATH_ROWS: PathRow[] = [
 /** Content that must never appear in a response to a traversal attempt. */
 const SECRETS = ['"tasks"', "root:x:0:0", "compilerOptions"];
 
-async function request(port: number, target: string): Promise<RawResponse> {
-  const client = await RawClient.connect(port);
-  try {
-    await client.send(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
-    return await client.response();
-  } finally {
-    client.close();
-  }
-}
-
 Deno.test("GET refuses unsafe targets with the status SPEC.md gives", async (t) => {
-  const server = await startTestServer();
-  const index = await Deno.readTextFile(`${RESOURCES}/index.html`);
-  try {
+  await withServer({}, async (server) => {
+    const index = await Deno.readTextFile(`${RESOURCES}/index.html`);
     for (const row of PATH_ROWS) {
       const target = row.target.replaceAll("{PORT}", String(server.port));
       await t.step(`${JSON.stringify(target)} → ${row.status} (${row.why})`, async () => {
-        const res = await request(server.port, target);
+        const res = await get(server.port, target);
         assert.equal(res.status, row.status, `${row.why}: got ${res.status} ${res.text()}`);
         const body = res.text();
         for (const secret of SECRETS) assert.ok(!body.includes(secret), `leaked ${secret}`);
         if (row.status === 200) assert.equal(body, index);
       });
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("GET after a refused traversal: the connection still serves (403 is not fatal)", async () => {
-  const server = await startTestServer();
-  const client = await RawClient.connect(server.port);
-  try {
+  await withServer({}, async (server) => {
+    using client = await RawClient.connect(server.port);
     const host = `Host: 127.0.0.1:${server.port}\r\n`;
     await client.send(
       `GET /../deno.json HTTP/1.1\r\n${host}\r\nGET /index.html HTTP/1.1\r\n${host}\r\n`,
@@ -104,8 +90,5 @@ Deno.test("GET after a refused traversal: the connection still serves (403 is no
     const next = await client.response();
     assert.equal(next.status, 200);
     assert.equal(next.text(), await Deno.readTextFile(`${RESOURCES}/index.html`));
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  });
 });

@@ -23,7 +23,7 @@ import {
   sendThenProbe,
   typeFields,
 } from "../helpers/file_responses.ts";
-import { RESOURCES, startTestServer, tempDir } from "../helpers/server.ts";
+import { tempDir, tempRoot, withServer } from "../helpers/server.ts";
 
 /** The files' mtime, with a fraction of a second that Last-Modified drops. */
 const MTIME = new Date("2020-01-05T10:20:30.750Z");
@@ -40,15 +40,16 @@ interface Site {
   path(name: string): string;
   /** Where a test may put files of its own (not served). */
   scratch: string;
-  close(): Promise<void>;
 }
 
-async function startSite(): Promise<Site> {
-  const dir = await tempDir();
-  const root = `${dir.path}/root`;
-  const scratch = `${dir.path}/scratch`;
-  await Deno.mkdir(`${root}/uploads`, { recursive: true });
-  await Deno.mkdir(scratch);
+/**
+ * Runs `fn` with a server on a scratch root of random-content files and a copy of gallery.jpg
+ * (all with mtime MTIME); stops the server and removes the root afterwards.
+ */
+async function withSite(fn: (site: Site) => Promise<void>): Promise<void> {
+  await using dir = await tempRoot({ files: [GALLERY] });
+  const root = dir.path;
+  await using scratch = await tempDir();
   const contents: Record<string, Uint8Array> = {
     [SMALL]: crypto.getRandomValues(new Uint8Array(1000)),
     "page.html": new TextEncoder().encode(
@@ -61,28 +62,15 @@ async function startSite(): Promise<Site> {
   for (const [name, data] of Object.entries(contents)) {
     await Deno.writeFile(`${root}/${name}`, data);
   }
-  await Deno.copyFile(`${RESOURCES}/${GALLERY}`, `${root}/${GALLERY}`);
   for (const name of [...Object.keys(contents), GALLERY]) {
     await Deno.utime(`${root}/${name}`, MTIME, MTIME);
   }
-  let server;
-  try {
-    // Files change under the server here: confirming every cached hit by a stat makes the
-    // very next request see a change (the default watcher reports it within milliseconds).
-    server = await startTestServer({ root, fileCacheValidMs: 0 });
-  } catch (error) {
-    await dir.remove();
-    throw error;
-  }
-  return {
-    port: server.port,
-    path: (name) => `${root}/${name}`,
-    scratch,
-    close: async () => {
-      await server.stop();
-      await dir.remove();
-    },
-  };
+  // Files change under the server here: confirming every cached hit by a stat makes the
+  // very next request see a change (the default watcher reports it within milliseconds).
+  await withServer(
+    { root, fileCacheValidMs: 0 },
+    (server) => fn({ port: server.port, path: (name) => `${root}/${name}`, scratch: scratch.path }),
+  );
 }
 
 /** 206 with bytes first..last (inclusive) of the file, its type and validators. */
@@ -153,8 +141,7 @@ function smallRows(size: number): RangeRow[] {
 }
 
 Deno.test("single ranges of a small file: 206 with exactly those bytes", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, "page.html"]) {
       const size = (await Deno.stat(site.path(name))).size;
       for (const [value, first, last] of smallRows(size)) {
@@ -175,14 +162,11 @@ Deno.test("single ranges of a small file: 206 with exactly those bytes", async (
         client.close();
       }
     });
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("single ranges of streamed files: exact bytes, also across chunk boundaries", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     const gallery = (await Deno.stat(site.path(GALLERY))).size;
     const mib = 1 << 20;
     const rows: [string, RangeRow[]][] = [
@@ -216,15 +200,12 @@ Deno.test("single ranges of streamed files: exact bytes, also across chunk bound
         });
       }
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("several range requests pipelined on one keep-alive connection", async () => {
-  const site = await startSite();
-  const client = await RawClient.connect(site.port);
-  try {
+  await withSite(async (site) => {
+    using client = await RawClient.connect(site.port);
     const rows: [string, string, number, number][] = [
       [GALLERY, "bytes=1000000-1999999", 1000000, 1999999],
       [SMALL, "bytes=5-9", 5, 9],
@@ -247,15 +228,11 @@ Deno.test("several range requests pipelined on one keep-alive connection", async
       );
     }
     assert.equal(client.pending, 0);
-  } finally {
-    client.close();
-    await site.close();
-  }
+  });
 });
 
 Deno.test("unsatisfiable ranges: 416 with Content-Range bytes */size; connection kept", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, LARGE, GALLERY]) {
       const size = (await Deno.stat(site.path(name))).size;
       const values = [
@@ -274,30 +251,27 @@ Deno.test("unsatisfiable ranges: 416 with Content-Range bytes */size; connection
         });
       }
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("syntactically invalid Range fields are ignored: 200 with the whole file", async (t) => {
-  const site = await startSite();
-  const values = [
-    "bytes=5-2",
-    "bytes=abc",
-    "bytes=",
-    "bytes=1-2-3",
-    "bytes=--1",
-    "bytes=-",
-    "items=0-1",
-    "bytes 0-1",
-    "=0-1",
-    "bytes=0x1-0x2",
-    "bytes=1e2-",
-    "bytes=+1-2",
-    "bytes=1.5-3",
-    "bytes=-1-2",
-  ];
-  try {
+  await withSite(async (site) => {
+    const values = [
+      "bytes=5-2",
+      "bytes=abc",
+      "bytes=",
+      "bytes=1-2-3",
+      "bytes=--1",
+      "bytes=-",
+      "items=0-1",
+      "bytes 0-1",
+      "=0-1",
+      "bytes=0x1-0x2",
+      "bytes=1e2-",
+      "bytes=+1-2",
+      "bytes=1.5-3",
+      "bytes=-1-2",
+    ];
     for (const name of [SMALL, LARGE]) {
       for (const value of values) {
         await t.step(`/${name} Range: ${value}`, async () => {
@@ -306,14 +280,11 @@ Deno.test("syntactically invalid Range fields are ignored: 200 with the whole fi
         });
       }
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("more than one range: the whole file (200), unless none is satisfiable", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, GALLERY]) {
       const size = (await Deno.stat(site.path(name))).size;
       for (
@@ -330,14 +301,11 @@ Deno.test("more than one range: the whole file (200), unless none is satisfiable
         await assertUnsatisfiable(site, res, name, none);
       });
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("a zero-length file ignores Range: 200 with an empty body", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const value of ["bytes=0-0", "bytes=0-", "bytes=-1", "bytes=5-10"]) {
       await t.step(`Range: ${value}`, async () => {
         const res = await sendThenProbe(site, "GET", `/${EMPTY}`, [["Range", value]]);
@@ -350,15 +318,12 @@ Deno.test("a zero-length file ignores Range: 200 with an empty body", async (t) 
         assert.deepEqual(comparable(head), comparable(res));
       });
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("If-Range: the current ETag or Last-Modified gives 206, anything else the whole file", async (t) => {
-  const site = await startSite();
-  const lm = LM.getTime();
-  try {
+  await withSite(async (site) => {
+    const lm = LM.getTime();
     for (const name of [SMALL, GALLERY]) {
       const etag = await currentEtag(site, name);
       const size = (await Deno.stat(site.path(name))).size;
@@ -412,14 +377,11 @@ Deno.test("If-Range: the current ETag or Last-Modified gives 206, anything else 
         await assertWhole(site, res, name, "If-Range alone");
       });
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("If-Range after the file changed: old validators get the whole new content", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, LARGE]) {
       await t.step(`/${name}`, async () => {
         const path = site.path(name);
@@ -451,14 +413,11 @@ Deno.test("If-Range after the file changed: old validators get the whole new con
         assertBytes(resumed.body, fresh.subarray(100), "new content from 100");
       });
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("resuming by hand: first N bytes, then the rest with If-Range, byte-identical", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (
       const [name, n] of [[GALLERY, 1_000_000], [GALLERY, 1], [LARGE, 65536], [SMALL, 333]] as const
     ) {
@@ -478,9 +437,7 @@ Deno.test("resuming by hand: first N bytes, then the rest with If-Range, byte-id
         assertBytes(joined, file, "joined parts");
       });
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 const curlAvailable = await (async () => {
@@ -501,8 +458,7 @@ Deno.test({
   name: "curl -C - resumes a partial download of a streamed file to the exact bytes",
   ignore: !curlAvailable,
   fn: async () => {
-    const site = await startSite();
-    try {
+    await withSite(async (site) => {
       const file = await Deno.readFile(site.path(GALLERY));
       const partial = `${site.scratch}/gallery.part`;
       await Deno.writeFile(partial, file.subarray(0, 1_000_000));
@@ -529,33 +485,30 @@ Deno.test({
       assert.equal(out.code, 0, `curl exited ${out.code}: ${stderr}`);
       assert.equal(stdout, "206", "curl did not get a 206");
       assertBytes(await Deno.readFile(partial), file, "resumed file");
-    } finally {
-      await site.close();
-    }
+    });
   },
 });
 
 Deno.test("Range is ignored on responses that are not a file", async (t) => {
-  const site = await startSite();
-  const rows: {
-    label: string;
-    method: string;
-    target: string;
-    fields: FieldList;
-    status: number;
-  }[] = [
-    { label: "missing file", method: "GET", target: "/missing.txt", fields: [], status: 404 },
-    { label: "GET /upload", method: "GET", target: "/upload", fields: [], status: 405 },
-    {
-      label: "POST to a file",
-      method: "POST",
-      target: `/${SMALL}`,
-      fields: [["Content-Length", "0"]],
-      status: 405,
-    },
-    { label: "unserved type", method: "GET", target: "/data.json", fields: [], status: 415 },
-  ];
-  try {
+  await withSite(async (site) => {
+    const rows: {
+      label: string;
+      method: string;
+      target: string;
+      fields: FieldList;
+      status: number;
+    }[] = [
+      { label: "missing file", method: "GET", target: "/missing.txt", fields: [], status: 404 },
+      { label: "GET /upload", method: "GET", target: "/upload", fields: [], status: 405 },
+      {
+        label: "POST to a file",
+        method: "POST",
+        target: `/${SMALL}`,
+        fields: [["Content-Length", "0"]],
+        status: 405,
+      },
+      { label: "unserved type", method: "GET", target: "/data.json", fields: [], status: 415 },
+    ];
     for (const row of rows) {
       for (const value of ["bytes=0-0", "bytes=99999-"]) {
         await t.step(`${row.label} with Range: ${value} → ${row.status}`, async () => {
@@ -589,14 +542,11 @@ Deno.test("Range is ignored on responses that are not a file", async (t) => {
         client.close();
       }
     });
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("HEAD with Range: GET's status and fields, no body bytes", async (t) => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     for (const name of [SMALL, "page.html", LARGE, GALLERY]) {
       const etag = await currentEtag(site, name);
       const size = (await Deno.stat(site.path(name))).size;
@@ -624,14 +574,11 @@ Deno.test("HEAD with Range: GET's status and fields, no body bytes", async (t) =
         });
       }
     }
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("a file that crosses the 64 KiB line between requests is ranged by its current size", async () => {
-  const site = await startSite();
-  try {
+  await withSite(async (site) => {
     // small.txt (cached in memory) grows past 64 KiB.
     const grown = randomBytes(100_000);
     await send(site.port, "GET", `/${SMALL}`);
@@ -672,23 +619,17 @@ Deno.test("a file that crosses the 64 KiB line between requests is ranged by its
     await assertPartial(site, tail, LARGE, 490, 499, "shrunk bytes=-10");
     const beyond = await sendThenProbe(site, "GET", `/${LARGE}`, [["Range", "bytes=600-"]]);
     await assertUnsatisfiable(site, beyond, LARGE, "shrunk bytes=600-");
-  } finally {
-    await site.close();
-  }
+  });
 });
 
 Deno.test("HTTP/1.0 with Range: 206 with exactly the span, then the connection closes", async () => {
-  const site = await startSite();
-  const client = await RawClient.connect(site.port);
-  try {
+  await withSite(async (site) => {
+    using client = await RawClient.connect(site.port);
     await client.send(`GET /${GALLERY} HTTP/1.0\r\nRange: bytes=1048000-1049999\r\n\r\n`);
     const res = await client.response({ timeoutMs: 10_000 });
     await assertPartial(site, res, GALLERY, 1048000, 1049999, "HTTP/1.0");
     assert.equal(res.header("connection")?.toLowerCase(), "close");
     assert.ok(await client.closed(), "connection left open after an HTTP/1.0 response");
     assert.equal(client.pending, 0, "bytes beyond the announced Content-Length");
-  } finally {
-    client.close();
-    await site.close();
-  }
+  });
 });

@@ -4,13 +4,15 @@
  */
 
 import assert from "node:assert/strict";
-import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
-import { type SpawnedServer, spawnServer, startTestServer, tempDir } from "../helpers/server.ts";
+import { type FieldList, get } from "../helpers/raw_client.ts";
+import { tempDir, tempRoot, withServer, withSpawnedServer } from "../helpers/server.ts";
 
 const SECRET = "top secret: outside the root\n";
 const OK_TEXT = "inside the root\n";
+/** Each request goes on its own connection and says so. */
+const CLOSE: FieldList = [["Connection", "close"]];
 
-interface Site {
+interface Site extends AsyncDisposable {
   root: string;
   remove(): Promise<void>;
 }
@@ -30,7 +32,7 @@ async function symlink(target: string, path: string): Promise<void> {
  * host.txt → /etc/hostname.
  */
 async function buildSite(): Promise<Site> {
-  const root = await tempDir();
+  const root = await tempRoot({ files: [] });
   const outside = await tempDir();
   const remove = async () => {
     await root.remove();
@@ -41,7 +43,6 @@ async function buildSite(): Promise<Site> {
     await Deno.writeTextFile(`${outside.path}/secret.txt`, SECRET);
     await Deno.writeTextFile(`${root.path}/index.html`, "<!doctype html><title>sandbox</title>\n");
     await Deno.writeTextFile(`${root.path}/ok.txt`, OK_TEXT);
-    await Deno.mkdir(`${root.path}/uploads`);
     await symlink("ok.txt", `${root.path}/inner.txt`);
     await symlink(`${outside.path}/secret.txt`, `${root.path}/escape.txt`);
     await symlink(`../${outsideName}/secret.txt`, `${root.path}/loop.txt`);
@@ -52,64 +53,43 @@ async function buildSite(): Promise<Site> {
     await remove();
     throw error;
   }
-  return { root: root.path, remove };
-}
-
-/** One request on a fresh connection; Host names the port as a client would. */
-async function get(port: number, path: string): Promise<RawResponse> {
-  const client = await RawClient.connect(port);
-  try {
-    await client.send(
-      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
-    );
-    return await client.response();
-  } finally {
-    client.close();
-  }
+  return { root: root.path, remove, [Symbol.asyncDispose]: remove };
 }
 
 const REFUSED = ["/escape.txt", "/loop.txt", "/outdir/secret.txt", "/host.txt"];
 
 async function assertConfined(port: number): Promise<void> {
   for (const path of REFUSED) {
-    const res = await get(port, path);
+    const res = await get(port, path, { fields: CLOSE });
     assert.equal(res.status, 403, `GET ${path}: ${res.status} ${res.text()}`);
     assert.ok(!res.text().includes("top secret"), `GET ${path} leaked the outside file`);
     assert.equal(res.header("content-disposition"), null, `GET ${path} offered a download`);
     // The server keeps serving after each refusal.
-    const ok = await get(port, "/ok.txt");
+    const ok = await get(port, "/ok.txt", { fields: CLOSE });
     assert.equal(ok.status, 200, `GET /ok.txt after ${path}: ${ok.status}`);
     assert.equal(ok.text(), OK_TEXT);
   }
-  const inner = await get(port, "/inner.txt");
+  const inner = await get(port, "/inner.txt", { fields: CLOSE });
   assert.equal(inner.status, 200, "a symlink that stays inside the root is refused");
   assert.equal(inner.text(), OK_TEXT);
-  assert.equal((await get(port, "/")).status, 200);
+  assert.equal((await get(port, "/", { fields: CLOSE })).status, 200);
 }
 
 Deno.test("GET of a symlink out of the root is 403 (in-process server)", async () => {
-  const site = await buildSite();
-  const server = await startTestServer({ root: site.root });
-  try {
+  await using site = await buildSite();
+  await withServer({ root: site.root }, async (server) => {
     await assertConfined(server.port);
-  } finally {
-    await server.stop();
-    await site.remove();
-  }
+  });
 });
 
 Deno.test("GET of a symlink that points at itself is refused, not a 500", async () => {
-  const site = await buildSite();
-  const server = await startTestServer({ root: site.root });
-  try {
+  await using site = await buildSite();
+  await withServer({ root: site.root }, async (server) => {
     // ELOOP is the client's dead end, not a server fault: nginx answers 403 for it.
-    const res = await get(server.port, "/self.txt");
+    const res = await get(server.port, "/self.txt", { fields: CLOSE });
     assert.ok([403, 404].includes(res.status), `GET /self.txt: ${res.status} ${res.text()}`);
-    assert.equal((await get(server.port, "/ok.txt")).status, 200);
-  } finally {
-    await server.stop();
-    await site.remove();
-  }
+    assert.equal((await get(server.port, "/ok.txt", { fields: CLOSE })).status, 200);
+  });
 });
 
 // The spawned server's piped stderr is read by the helper until the child exits; its read op
@@ -119,29 +99,17 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const site = await buildSite();
-    let server: SpawnedServer | null = null;
-    try {
-      server = await spawnServer(["0"], { root: site.root });
+    await using site = await buildSite();
+    await withSpawnedServer(["0"], { root: site.root }, async (server) => {
       let exited = false;
       server.status.then(() => exited = true);
       await assertConfined(server.port);
       await new Promise((resolve) => setTimeout(resolve, 100));
       assert.equal(exited, false, `server exited:\n${server.log()}`);
-      assert.equal((await get(server.port, "/ok.txt")).status, 200);
+      assert.equal((await get(server.port, "/ok.txt", { fields: CLOSE })).status, 200);
       assert.ok(!/uncaught| {4}at /i.test(server.log()), `error in the log:\n${server.log()}`);
       server.process.kill("SIGTERM");
       assert.equal((await server.status).code, 0);
-    } finally {
-      if (server !== null) {
-        try {
-          server.process.kill("SIGKILL");
-        } catch {
-          // Already exited.
-        }
-        await server.status;
-      }
-      await site.remove();
-    }
+    });
   },
 });

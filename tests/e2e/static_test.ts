@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
-import { RESOURCES, startTestServer } from "../helpers/server.ts";
+import { exchange, get, RawClient, type RawResponse, requestHead } from "../helpers/raw_client.ts";
+import { RESOURCES, withServer } from "../helpers/server.ts";
 
 const IMF_FIXDATE =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
@@ -15,24 +15,8 @@ const SERVER_FIELD = /^denohttpd\/\d+\.\d+\.\d+\S*$/;
 const HTML = "text/html; charset=utf-8";
 const OCTET = "application/octet-stream";
 
-function get(port: number, target: string, method = "GET"): string {
-  return `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;
-}
-
-/** Sends `request` on a fresh connection; returns the first response (bounded reads). */
-async function request(
-  port: number,
-  data: string | Uint8Array,
-  options: { head?: boolean } = {},
-): Promise<RawResponse> {
-  const client = await RawClient.connect(port);
-  try {
-    await client.send(data);
-    return await client.response({ ...options, timeoutMs: 10_000 });
-  } finally {
-    client.close();
-  }
-}
+/** Every read is bounded; the largest files take a while on a loaded machine. */
+const READ = { timeoutMs: 10_000 };
 
 /** Index of the first differing byte, or -1 when equal (a readable failure for large files). */
 function firstMismatch(a: Uint8Array, b: Uint8Array): number {
@@ -79,12 +63,11 @@ const RESOURCE_ROWS: ResourceRow[] = [
 ];
 
 Deno.test("GET of every resource: type, disposition and bytes exactly as on disk", async (t) => {
-  const server = await startTestServer();
-  try {
+  await withServer({}, async (server) => {
     for (const row of RESOURCE_ROWS) {
       await t.step(`GET ${row.target}`, async () => {
         const expected = await Deno.readFile(`${RESOURCES}/${row.file}`);
-        const res = await request(server.port, get(server.port, row.target));
+        const res = await get(server.port, row.target, READ);
         assert.equal(res.status, 200);
         assert.equal(res.version, "HTTP/1.1");
         assert.equal(res.header("content-type"), row.contentType);
@@ -98,9 +81,7 @@ Deno.test("GET of every resource: type, disposition and bytes exactly as on disk
         assertCommonFields(res, row.target);
       });
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("GET resources: every file in resources/ has a row in the table", async () => {
@@ -116,69 +97,71 @@ Deno.test("GET resources: every file in resources/ has a row in the table", asyn
 });
 
 Deno.test("GET files by extension: .jpeg and upper-case extensions are downloads", async (t) => {
-  const server = await startTestServer();
-  // Only resources/uploads is writable by the test; files there are served like any other.
-  const stem = `e2e_static_${crypto.randomUUID().slice(0, 8)}`;
-  const files = [`${stem}.jpeg`, `${stem}.JPG`, `${stem}.TXT`];
-  const content = crypto.getRandomValues(new Uint8Array(3000));
-  try {
-    for (const name of files) await Deno.writeFile(`${RESOURCES}/uploads/${name}`, content);
-    for (const name of files) {
-      await t.step(`GET /uploads/${name}`, async () => {
-        const res = await request(server.port, get(server.port, `/uploads/${name}`));
-        assert.equal(res.status, 200);
-        assert.equal(res.header("content-type"), OCTET);
-        assert.equal(res.header("content-disposition"), `attachment; filename="${name}"`);
-        assert.equal(firstMismatch(res.body, content), -1);
-      });
+  await withServer({}, async (server) => {
+    // Only resources/uploads is writable by the test; files there are served like any other.
+    const stem = `e2e_static_${crypto.randomUUID().slice(0, 8)}`;
+    const files = [`${stem}.jpeg`, `${stem}.JPG`, `${stem}.TXT`];
+    const content = crypto.getRandomValues(new Uint8Array(3000));
+    try {
+      for (const name of files) await Deno.writeFile(`${RESOURCES}/uploads/${name}`, content);
+      for (const name of files) {
+        await t.step(`GET /uploads/${name}`, async () => {
+          const res = await get(server.port, `/uploads/${name}`, READ);
+          assert.equal(res.status, 200);
+          assert.equal(res.header("content-type"), OCTET);
+          assert.equal(res.header("content-disposition"), `attachment; filename="${name}"`);
+          assert.equal(firstMismatch(res.body, content), -1);
+        });
+      }
+    } finally {
+      for (const name of files) await Deno.remove(`${RESOURCES}/uploads/${name}`).catch(() => {});
     }
-  } finally {
-    for (const name of files) await Deno.remove(`${RESOURCES}/uploads/${name}`).catch(() => {});
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("GET of an unserved extension is 415, a missing file 404", async (t) => {
-  const server = await startTestServer();
-  const stem = `e2e_static_${crypto.randomUUID().slice(0, 8)}`;
-  const others = [`${stem}.js`, `${stem}.htm`, `${stem}.svg`, `${stem}`, `.${stem}`];
-  try {
-    for (const name of others) await Deno.writeTextFile(`${RESOURCES}/uploads/${name}`, "x");
-    const rows: { target: string; status: number }[] = [
-      { target: "/sample.json", status: 415 },
-      { target: "/bad.json", status: 415 },
-      ...others.map((name) => ({ target: `/uploads/${name}`, status: 415 })),
-      { target: "/nope.html", status: 404 },
-      { target: "/nope.txt", status: 404 },
-      { target: "/no/such/dir/file.png", status: 404 },
-      { target: "/index.html/extra", status: 404 },
-    ];
-    for (const row of rows) {
-      await t.step(`GET ${row.target} → ${row.status}`, async () => {
-        const res = await request(server.port, get(server.port, row.target));
-        assert.equal(res.status, row.status);
-        assert.equal(res.header("content-disposition"), null);
-        assertCommonFields(res, row.target);
-      });
+  await withServer({}, async (server) => {
+    const stem = `e2e_static_${crypto.randomUUID().slice(0, 8)}`;
+    const others = [`${stem}.js`, `${stem}.htm`, `${stem}.svg`, `${stem}`, `.${stem}`];
+    try {
+      for (const name of others) await Deno.writeTextFile(`${RESOURCES}/uploads/${name}`, "x");
+      const rows: { target: string; status: number }[] = [
+        { target: "/sample.json", status: 415 },
+        { target: "/bad.json", status: 415 },
+        ...others.map((name) => ({ target: `/uploads/${name}`, status: 415 })),
+        { target: "/nope.html", status: 404 },
+        { target: "/nope.txt", status: 404 },
+        { target: "/no/such/dir/file.png", status: 404 },
+        { target: "/index.html/extra", status: 404 },
+      ];
+      for (const row of rows) {
+        await t.step(`GET ${row.target} → ${row.status}`, async () => {
+          const res = await get(server.port, row.target, READ);
+          assert.equal(res.status, row.status);
+          assert.equal(res.header("content-disposition"), null);
+          assertCommonFields(res, row.target);
+        });
+      }
+    } finally {
+      for (const name of others) await Deno.remove(`${RESOURCES}/uploads/${name}`).catch(() => {});
     }
-  } finally {
-    for (const name of others) await Deno.remove(`${RESOURCES}/uploads/${name}`).catch(() => {});
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("HEAD returns the GET headers without a body; the next pipelined response parses", async (t) => {
-  const server = await startTestServer();
-  const compared = ["content-type", "content-disposition", "content-length", "connection"];
-  try {
+  await withServer({}, async (server) => {
+    const compared = ["content-type", "content-disposition", "content-length", "connection"];
     const targets = ["/", "/about.html", "/notes.txt", "/banner.png", "/gallery.jpg", "/nope.html"];
     for (const target of targets) {
       await t.step(`HEAD ${target}`, async () => {
-        const getRes = await request(server.port, get(server.port, target));
+        const getRes = await get(server.port, target, READ);
         const client = await RawClient.connect(server.port);
         try {
           // HEAD then GET in one write: any stray body bytes after HEAD would corrupt the GET.
-          await client.send(get(server.port, target, "HEAD") + get(server.port, "/sample.txt"));
+          await client.send(
+            requestHead(server.port, target, { method: "HEAD" }) +
+              requestHead(server.port, "/sample.txt"),
+          );
           const head = await client.response({ head: true });
           assert.equal(head.status, getRes.status);
           for (const name of compared) assert.equal(head.header(name), getRes.header(name), name);
@@ -195,39 +178,37 @@ Deno.test("HEAD returns the GET headers without a body; the next pipelined respo
         }
       });
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 /** Requests that provoke each status; `{M}` is replaced with a unique marker. */
 const STATUS_ROWS: { name: string; status: number; request: (port: number) => string }[] = [
-  { name: "200", status: 200, request: (p) => get(p, "/index.html?{M}") },
-  { name: "400 bad escape", status: 400, request: (p) => get(p, "/{M}%zz.html") },
+  { name: "200", status: 200, request: (p) => requestHead(p, "/index.html?{M}") },
+  { name: "400 bad escape", status: 400, request: (p) => requestHead(p, "/{M}%zz.html") },
   { name: "400 bad line", status: 400, request: () => "GET /{M} HTTP/1.1 junk\r\n\r\n" },
-  { name: "403 traversal", status: 403, request: (p) => get(p, "/../{M}.html") },
+  { name: "403 traversal", status: 403, request: (p) => requestHead(p, "/../{M}.html") },
   { name: "403 host", status: 403, request: () => "GET /{M} HTTP/1.1\r\nHost: {M}:1\r\n\r\n" },
-  { name: "404", status: 404, request: (p) => get(p, "/{M}.html") },
-  { name: "405", status: 405, request: (p) => get(p, "/{M}.html", "PUT") },
-  { name: "414", status: 414, request: (p) => get(p, `/{M}${"a".repeat(9000)}`) },
-  { name: "415", status: 415, request: (p) => get(p, "/sample.json?{M}") },
+  { name: "404", status: 404, request: (p) => requestHead(p, "/{M}.html") },
+  { name: "405", status: 405, request: (p) => requestHead(p, "/{M}.html", { method: "PUT" }) },
+  { name: "414", status: 414, request: (p) => requestHead(p, `/{M}${"a".repeat(9000)}`) },
+  { name: "415", status: 415, request: (p) => requestHead(p, "/sample.json?{M}") },
   {
     name: "431",
     status: 431,
     request: (p) =>
       `GET /{M} HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nX-{M}: ${"b".repeat(9000)}\r\n\r\n`,
   },
-  { name: "501", status: 501, request: (p) => get(p, "/{M}", "BREW") },
+  { name: "501", status: 501, request: (p) => requestHead(p, "/{M}", { method: "BREW" }) },
   { name: "505", status: 505, request: () => "GET /{M} HTTP/2.0\r\n\r\n" },
 ];
 
 Deno.test("every response carries IMF-fixdate Date and Server; error bodies never echo input", async (t) => {
-  const server = await startTestServer();
-  try {
+  await withServer({}, async (server) => {
     for (const row of STATUS_ROWS) {
       await t.step(row.name, async () => {
         const marker = `mk${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-        const res = await request(server.port, row.request(server.port).replaceAll("{M}", marker));
+        const request = row.request(server.port).replaceAll("{M}", marker);
+        const res = await exchange(server.port, request, READ);
         assert.equal(res.status, row.status);
         assertCommonFields(res, row.name);
         const head = res.fields.map(([n, v]) => `${n}: ${v}`).join("\n");
@@ -241,7 +222,5 @@ Deno.test("every response carries IMF-fixdate Date and Server; error bodies neve
         assert.ok(!/\bat .*:\d+:\d+/.test(body), "body looks like a stack trace");
       });
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });

@@ -6,22 +6,10 @@
 
 import assert from "node:assert/strict";
 import { bytes, exchange, RawClient, type RawResponse } from "../helpers/raw_client.ts";
-import { RESOURCES, spawnServer, startTestServer, tempDir } from "../helpers/server.ts";
+import { RESOURCES, tempRoot, withServer, withSpawnedServer } from "../helpers/server.ts";
 
 const NAME_PATTERN = /^upload_(\d{8})_(\d{6})_[A-Za-z0-9]{4}\.json$/;
 const decoder = new TextDecoder();
-
-/** A scratch root: the top-level files of resources/ plus an empty uploads/ folder. */
-async function tempRoot(): Promise<{ path: string; uploads: string; remove: () => Promise<void> }> {
-  const dir = await tempDir();
-  for await (const entry of Deno.readDir(RESOURCES)) {
-    if (entry.isFile) {
-      await Deno.copyFile(`${RESOURCES}/${entry.name}`, `${dir.path}/${entry.name}`);
-    }
-  }
-  await Deno.mkdir(`${dir.path}/uploads`);
-  return { path: dir.path, uploads: `${dir.path}/uploads`, remove: dir.remove };
-}
 
 async function listUploads(dir: string): Promise<string[]> {
   const names: string[] = [];
@@ -83,9 +71,8 @@ function assertStampNear(name: string, before: number, after: number): void {
 }
 
 Deno.test("POST /upload saves JSON for every accepted Content-Type spelling", async () => {
-  const root = await tempRoot();
-  const server = await startTestServer({ root: root.path });
-  try {
+  await using root = await tempRoot();
+  await withServer({ root: root.path }, async (server) => {
     const cases: { contentType: string; body: string }[] = [
       { contentType: "application/json", body: `{"a":1,"b":[true,null,"x"]}` },
       { contentType: "application/json; charset=utf-8", body: `{"text":"héllo – ✓ 日本"}\n` },
@@ -103,17 +90,13 @@ Deno.test("POST /upload saves JSON for every accepted Content-Type spelling", as
       assert.deepEqual(saved, bytes(body), `${contentType}: saved bytes differ from the body`);
     }
     assert.deepEqual(await listUploads(root.uploads), [...seen].sort());
-  } finally {
-    await server.stop();
-    await root.remove();
-  }
+  });
 });
 
 Deno.test("POST /upload refuses bad media types and bad bodies without saving", async () => {
-  const root = await tempRoot();
-  const server = await startTestServer({ root: root.path });
-  const badJson = await Deno.readFile(`${RESOURCES}/bad.json`);
-  try {
+  await using root = await tempRoot();
+  await withServer({ root: root.path }, async (server) => {
+    const badJson = await Deno.readFile(`${RESOURCES}/bad.json`);
     const cases: {
       name: string;
       body: Uint8Array | string;
@@ -138,17 +121,13 @@ Deno.test("POST /upload refuses bad media types and bad bodies without saving", 
       assert.ok(!res.text().includes("success"), `${c.name}: error body claims success`);
     }
     assert.deepEqual(await listUploads(root.uploads), [], "a refused upload left a file");
-  } finally {
-    await server.stop();
-    await root.remove();
-  }
+  });
 });
 
 Deno.test("POST /upload answers 413 for a body over 8192 bytes and closes", async () => {
-  const root = await tempRoot();
-  const server = await startTestServer({ root: root.path });
-  const client = await RawClient.connect(server.port);
-  try {
+  await using root = await tempRoot();
+  await withServer({ root: root.path }, async (server) => {
+    using client = await RawClient.connect(server.port);
     const body = `{"pad":"${"x".repeat(8192)}"}`;
     assert.ok(bytes(body).length > 8192);
     await client.send(uploadRequest(server.port, body));
@@ -157,32 +136,23 @@ Deno.test("POST /upload answers 413 for a body over 8192 bytes and closes", asyn
     assert.equal(res.header("connection"), "close");
     assert.ok(await client.closed(), "connection left open after 413");
     assert.deepEqual(await listUploads(root.uploads), []);
-  } finally {
-    client.close();
-    await server.stop();
-    await root.remove();
-  }
+  });
 });
 
 Deno.test("POST /upload accepts exactly 8192 bytes", async () => {
-  const root = await tempRoot();
-  const server = await startTestServer({ root: root.path });
-  try {
+  await using root = await tempRoot();
+  await withServer({ root: root.path }, async (server) => {
     const body = `{"pad":"${"y".repeat(8192 - 10)}"}`;
     assert.equal(bytes(body).length, 8192);
     const name = assertCreated(await exchange(server.port, uploadRequest(server.port, body)));
     assert.deepEqual(await Deno.readFile(`${root.uploads}/${name}`), bytes(body));
-  } finally {
-    await server.stop();
-    await root.remove();
-  }
+  });
 });
 
 Deno.test("POST /upload with Transfer-Encoding: chunked is saved like any other", async () => {
-  const root = await tempRoot();
-  const server = await startTestServer({ root: root.path });
-  const client = await RawClient.connect(server.port);
-  try {
+  await using root = await tempRoot();
+  await withServer({ root: root.path }, async (server) => {
+    using client = await RawClient.connect(server.port);
     const body = `{"chunked":true,"items":[1,2,3],"text":"split across chunks"}`;
     const parts = [body.slice(0, 7), body.slice(7, 30), body.slice(30)];
     await client.send(
@@ -199,18 +169,13 @@ Deno.test("POST /upload with Transfer-Encoding: chunked is saved like any other"
     // The connection survives a chunked upload: a second request on it is answered.
     await client.send(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
     assert.equal((await client.response()).status, 200);
-  } finally {
-    client.close();
-    await server.stop();
-    await root.remove();
-  }
+  });
 });
 
 Deno.test("POST /upload with Expect: 100-continue gets 100 Continue, then 201", async () => {
-  const root = await tempRoot();
-  const server = await startTestServer({ root: root.path });
-  const client = await RawClient.connect(server.port);
-  try {
+  await using root = await tempRoot();
+  await withServer({ root: root.path }, async (server) => {
+    using client = await RawClient.connect(server.port);
     const body = `{"expect":"100-continue"}`;
     await client.send(
       `POST /upload HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n` +
@@ -225,17 +190,12 @@ Deno.test("POST /upload with Expect: 100-continue gets 100 Continue, then 201", 
     await client.send(body);
     const name = assertCreated(await client.response());
     assert.deepEqual(await Deno.readFile(`${root.uploads}/${name}`), bytes(body));
-  } finally {
-    client.close();
-    await server.stop();
-    await root.remove();
-  }
+  });
 });
 
 Deno.test("POST /upload: 100 concurrent uploads get 100 distinct files with their bodies", async () => {
-  const root = await tempRoot();
-  const server = await startTestServer({ root: root.path });
-  try {
+  await using root = await tempRoot();
+  await withServer({ root: root.path }, async (server) => {
     const bodies = Array.from(
       { length: 100 },
       (_, i) => JSON.stringify({ upload: i, pad: "z".repeat(i * 13) }),
@@ -252,10 +212,7 @@ Deno.test("POST /upload: 100 concurrent uploads get 100 distinct files with thei
       const saved = await Deno.readFile(`${root.uploads}/${names[i]}`);
       assert.equal(decoder.decode(saved), bodies[i], `upload ${i} saved wrong bytes`);
     }
-  } finally {
-    await server.stop();
-    await root.remove();
-  }
+  });
 });
 
 // A SIGKILLed child leaves its piped stderr reader and the aborted client connections to be
@@ -265,58 +222,63 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const root = await tempRoot();
-    let server = await spawnServer(["0"], { root: root.path });
-    const clients: RawClient[] = [];
-    try {
-      const bodies = Array.from(
-        { length: 150 },
-        (_, i) => JSON.stringify({ crash: i, pad: "c".repeat(4000 + i) }),
-      );
-      const sent = new Set(bodies);
-      let answered = 0;
-      const attempts = bodies.map(async (body) => {
-        const client = await RawClient.connect(server.port);
-        clients.push(client);
-        await client.send(uploadRequest(server.port, body));
-        const res = await client.response({ timeoutMs: 10000 });
-        answered++;
-        return res;
-      });
-      // Observe every attempt now: the kill makes the unanswered ones reject.
-      const allSettled = Promise.allSettled(attempts);
-      // Kill as soon as the first uploads have been answered, with the rest still in flight.
-      const until = Date.now() + 10000;
-      while (answered < 5 && Date.now() < until) {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-      server.process.kill("SIGKILL");
-      const status = await server.status;
-      assert.equal(status.success, false);
-      const settled = await allSettled;
-      for (const client of clients) client.close();
-      const ok = settled.filter((s) => s.status === "fulfilled").length;
-      assert.ok(ok >= 5, `only ${ok} uploads answered before the kill`);
-
-      const entries = await listUploads(root.uploads);
-      const finals = entries.filter((n) => n.startsWith("upload_"));
-      assert.ok(finals.length >= ok, `${finals.length} files for ${ok} answered uploads`);
-      for (const name of finals) {
-        assert.match(name, NAME_PATTERN);
-        const text = decoder.decode(await Deno.readFile(`${root.uploads}/${name}`));
-        assert.doesNotThrow(() => JSON.parse(text), `${name} is not whole JSON`);
-        assert.ok(sent.has(text), `${name} is not byte-identical to any body sent`);
-      }
-      for (const name of entries) {
-        assert.ok(
-          NAME_PATTERN.test(name) || /^\.upload-.*\.tmp$/.test(name),
-          `unexpected file ${name} in uploads`,
+    await using root = await tempRoot();
+    const finals = await withSpawnedServer(["0"], { root: root.path }, async (server) => {
+      const clients: RawClient[] = [];
+      try {
+        const bodies = Array.from(
+          { length: 150 },
+          (_, i) => JSON.stringify({ crash: i, pad: "c".repeat(4000 + i) }),
         );
-      }
+        const sent = new Set(bodies);
+        let answered = 0;
+        const attempts = bodies.map(async (body) => {
+          const client = await RawClient.connect(server.port);
+          clients.push(client);
+          await client.send(uploadRequest(server.port, body));
+          const res = await client.response({ timeoutMs: 10000 });
+          answered++;
+          return res;
+        });
+        // Observe every attempt now: the kill makes the unanswered ones reject.
+        const allSettled = Promise.allSettled(attempts);
+        // Kill as soon as the first uploads have been answered, with the rest still in flight.
+        const until = Date.now() + 10000;
+        while (answered < 5 && Date.now() < until) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        server.process.kill("SIGKILL");
+        const status = await server.status;
+        assert.equal(status.success, false);
+        const settled = await allSettled;
+        for (const client of clients) client.close();
+        const ok = settled.filter((s) => s.status === "fulfilled").length;
+        assert.ok(ok >= 5, `only ${ok} uploads answered before the kill`);
 
-      // A restart removes whatever temporary files the kill left (plus one planted to be sure).
-      await Deno.writeTextFile(`${root.uploads}/.upload-planted0000.tmp`, `{"partial":`);
-      server = await spawnServer(["0"], { root: root.path });
+        const entries = await listUploads(root.uploads);
+        const finals = entries.filter((n) => n.startsWith("upload_"));
+        assert.ok(finals.length >= ok, `${finals.length} files for ${ok} answered uploads`);
+        for (const name of finals) {
+          assert.match(name, NAME_PATTERN);
+          const text = decoder.decode(await Deno.readFile(`${root.uploads}/${name}`));
+          assert.doesNotThrow(() => JSON.parse(text), `${name} is not whole JSON`);
+          assert.ok(sent.has(text), `${name} is not byte-identical to any body sent`);
+        }
+        for (const name of entries) {
+          assert.ok(
+            NAME_PATTERN.test(name) || /^\.upload-.*\.tmp$/.test(name),
+            `unexpected file ${name} in uploads`,
+          );
+        }
+        return finals;
+      } finally {
+        for (const client of clients) client.close();
+      }
+    });
+
+    // A restart removes whatever temporary files the kill left (plus one planted to be sure).
+    await Deno.writeTextFile(`${root.uploads}/.upload-planted0000.tmp`, `{"partial":`);
+    await withSpawnedServer(["0"], { root: root.path }, async (server) => {
       const after = await listUploads(root.uploads);
       assert.deepEqual(after.filter((n) => n.endsWith(".tmp")), [], "tmp leftovers survived");
       assert.deepEqual(after, finals, "restart touched finished uploads");
@@ -325,15 +287,6 @@ Deno.test({
       assertCreated(res);
       server.process.kill("SIGTERM");
       assert.equal((await server.status).code, 0);
-    } finally {
-      for (const client of clients) client.close();
-      try {
-        server.process.kill("SIGKILL");
-      } catch {
-        // Already exited.
-      }
-      await server.status;
-      await root.remove();
-    }
+    });
   },
 });

@@ -4,13 +4,18 @@
  */
 
 import assert from "node:assert/strict";
-import { RawClient, type RawResponse } from "./raw_client.ts";
+import {
+  exchange,
+  type FieldList,
+  RawClient,
+  type RawResponse,
+  requestHead,
+} from "./raw_client.ts";
+
+export type { FieldList };
 
 /** The server's ETag shape: `"<size hex>-<mtime ms hex>"`. */
 export const ETAG = /^"[0-9a-f]+-[0-9a-f]+"$/;
-
-/** Extra request header fields, in order. */
-export type FieldList = [string, string][];
 
 /** What the helpers need of a test site: its port, and where its files are. */
 export interface ServedSite {
@@ -30,8 +35,7 @@ export function request(
   target: string,
   fields: FieldList = [],
 ): string {
-  const extra = fields.map(([n, v]) => `${n}: ${v}\r\n`).join("");
-  return `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}\r\n`;
+  return requestHead(port, target, { method, fields });
 }
 
 /** One request on a fresh connection; returns the first response. */
@@ -41,13 +45,10 @@ export async function send(
   target: string,
   fields: FieldList = [],
 ): Promise<RawResponse> {
-  const client = await RawClient.connect(port);
-  try {
-    await client.send(request(port, method, target, fields));
-    return await client.response({ head: method === "HEAD", timeoutMs: 10_000 });
-  } finally {
-    client.close();
-  }
+  return await exchange(port, request(port, method, target, fields), {
+    head: method === "HEAD",
+    timeoutMs: 10_000,
+  });
 }
 
 /**

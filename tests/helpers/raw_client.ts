@@ -16,6 +16,9 @@ export interface RawResponse {
   text(): string;
 }
 
+/** Request header fields, in order. */
+export type FieldList = [string, string][];
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -23,8 +26,11 @@ export function bytes(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-/** A connection that buffers what it reads, so several responses can be pulled off in order. */
-export class RawClient {
+/**
+ * A connection that buffers what it reads, so several responses can be pulled off in order.
+ * Closed by `close()`, or at the end of the scope when declared with `using`.
+ */
+export class RawClient implements Disposable {
   readonly conn: Deno.TcpConn;
   /** Unconsumed bytes: a view into #store starting at #offset. */
   #buf = new Uint8Array(0);
@@ -167,6 +173,10 @@ export class RawClient {
       // already closed
     }
   }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }
 
 /** Sends `request` on a fresh connection and returns the first response. */
@@ -182,6 +192,32 @@ export async function exchange(
   } finally {
     client.close();
   }
+}
+
+/**
+ * The exact head of a bodiless request: `METHOD target HTTP/1.1`, `Host: 127.0.0.1:port`, then
+ * `fields` in order, then the empty line. The method defaults to GET.
+ */
+export function requestHead(
+  port: number,
+  target: string,
+  options: { method?: string; fields?: FieldList } = {},
+): string {
+  const extra = (options.fields ?? []).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  return `${options.method ?? "GET"} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}\r\n`;
+}
+
+/** A GET (or HEAD) of `target` as built by requestHead, on a fresh connection; its response. */
+export async function get(
+  port: number,
+  target: string,
+  options: { method?: "GET" | "HEAD"; fields?: FieldList; timeoutMs?: number } = {},
+): Promise<RawResponse> {
+  const method = options.method ?? "GET";
+  return await exchange(port, requestHead(port, target, { method, fields: options.fields }), {
+    head: method === "HEAD",
+    timeoutMs: options.timeoutMs,
+  });
 }
 
 function indexOf(haystack: Uint8Array, needle: string): number {

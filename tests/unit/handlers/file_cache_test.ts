@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type CachedFile, FileCache, identityOf } from "../../../src/handlers/file_cache.ts";
 import { ResponseMemo } from "../../../src/http/response.ts";
 import { fileValidators } from "../../../src/http/validators.ts";
-import { tempDir } from "../../helpers/server.ts";
+import { tempDir, waitFor } from "../../helpers/server.ts";
 
 async function entryFor(path: string): Promise<CachedFile> {
   const bytes = await Deno.readFile(path);
@@ -96,11 +96,7 @@ Deno.test("file cache: capacity is respected, least recently used goes first", a
 
 /** Waits until `condition` holds (a watcher event has been handled), at most 3 s. */
 async function until(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 3_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await waitFor(condition, { what, timeoutMs: 3_000 });
 }
 
 Deno.test("file cache: with a watcher, a change drops the entry without any stat", async () => {
