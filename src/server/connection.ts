@@ -33,10 +33,8 @@ type DeadlineKind = "first" | "head" | "idle" | "body" | "write" | "linger";
  * connections from +40 MiB to +29 MiB (README "Benchmarks").
  */
 const READ_BYTES = 4 * 1024;
-/** After an error response, how long and how much unread input is drained before closing,
- * so the client's TCP stack does not reset the connection and lose the response. */
-const LINGER_MS = 2_000;
-const LINGER_BYTES = 64 * 1024;
+/** Bytes discarded per read while lingering. */
+const LINGER_READ_BYTES = 16 * 1024;
 
 /** The peer went away (EOF, reset, or our own timeout) while a request was in progress. */
 class PeerGone extends Error {
@@ -62,6 +60,8 @@ export class Connection {
   #headStartedAt = 0;
   #continueSent = false;
   #lingering = false;
+  /** The peer's FIN was read: nothing unread is left in the socket. */
+  #peerClosed = false;
   #hostNote = "";
   #closed = false;
   #fate = "closed by peer";
@@ -105,9 +105,12 @@ export class Connection {
     const kind = this.#deadlineKind;
     this.#expired = kind;
     this.deadline = 0;
-    this.#fate = kind === "first"
-      ? "closed: no request within the head timeout"
-      : `closed: ${kind} timeout`;
+    // A lingering connection keeps the fate of the response that ended it.
+    if (kind !== "linger") {
+      this.#fate = kind === "first"
+        ? "closed: no request within the head timeout"
+        : `closed: ${kind} timeout`;
+    }
     if (kind === "head" || kind === "body") {
       // RFC 9110 §15.5.9: tell a slow client why, then close; never wait on it (the loop's
       // read is still pending, so there is no lingering here).
@@ -119,16 +122,21 @@ export class Connection {
     }
   }
 
-  /** Shutdown: closes the connection now if it is between requests or only lingering. */
+  /**
+   * Shutdown: closes the connection now if it is between requests. One that is lingering goes
+   * on until its peer closes (or its linger deadline), so its last response is not reset.
+   */
   closeIfIdle(): void {
-    if (this.state === "idle" || this.state === "new" || this.#lingering) {
-      if (!this.#lingering) this.#fate = "closed for shutdown";
+    if ((this.state === "idle" || this.state === "new") && !this.#lingering) {
+      this.#fate = "closed for shutdown";
       this.#close();
     }
   }
 
   /** Shutdown deadline passed: closes whatever it is doing. */
   forceClose(): void {
+    if (this.#closed) return;
+    if (this.state === "active" && !this.#lingering) this.#server.stats.cut++;
     this.#fate = "closed at shutdown deadline";
     this.#close();
   }
@@ -216,6 +224,7 @@ export class Connection {
       }
       const taken = server.pool.acquire();
       if (taken === null) {
+        if (server.stopping) throw new PoolClosedError();
         throw new HttpError(503, "request queue full", [
           ["Retry-After", String(server.config.retryAfterSeconds)],
         ]);
@@ -263,7 +272,7 @@ export class Connection {
 
     if (!keepAlive) {
       this.#fate = reply.status >= 400 ? `closed after ${reply.status}` : "closed as asked";
-      if (reply.status >= 400 || this.#parser.buffered > 0) await this.#linger();
+      await this.#linger();
       return false;
     }
     try {
@@ -305,6 +314,9 @@ export class Connection {
   #errorReply(error: unknown): Reply {
     if (error instanceof HttpError) return errorReply(error);
     if (error instanceof PoolClosedError) {
+      // A request still waiting for a worker when the stop began: refused at once, not left
+      // to sit through the grace period and be cut.
+      this.#server.stats.refusedAtStop++;
       return errorReply(
         new HttpError(503, "server stopping", [
           ["Retry-After", String(this.#server.config.retryAfterSeconds)],
@@ -405,6 +417,7 @@ export class Connection {
     } finally {
       if (body !== null && !(body instanceof Uint8Array)) body.close();
     }
+    this.#server.stats.responses++;
     this.#logExchange(
       request,
       reply,
@@ -460,7 +473,10 @@ export class Connection {
     } finally {
       this.deadline = 0;
     }
-    if (n === null) return false;
+    if (n === null) {
+      this.#peerClosed = true;
+      return false;
+    }
     this.#parser.commit(n);
     return true;
   }
@@ -480,21 +496,25 @@ export class Connection {
     }
   }
 
-  /** Half-closes and briefly discards input so an error response is not lost to a TCP reset. */
+  /**
+   * Ends the connection the way nginx's lingering close does: the write side is shut after the
+   * last response byte (the peer sees FIN after it), then input is read and discarded until the
+   * peer closes, sends nothing for `lingerIdleMs`, or `lingerMaxMs` pass. Closing a socket with
+   * unread input makes the kernel send a reset, which destroys response bytes not yet
+   * acknowledged; by then the peer has had every chance to take them. Holds no worker.
+   */
   async #linger(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#peerClosed) return;
     this.#lingering = true;
+    const { lingerIdleMs, lingerMaxMs } = this.#server.config;
     try {
-      await (this.#conn as Deno.TcpConn).closeWrite();
-      const until = Date.now() + LINGER_MS;
-      const sink = new Uint8Array(READ_BYTES);
-      let drained = 0;
-      while (drained < LINGER_BYTES) {
+      await this.#conn.closeWrite();
+      const giveUpAt = Date.now() + lingerMaxMs;
+      const sink = new Uint8Array(LINGER_READ_BYTES);
+      for (;;) {
         this.#deadlineKind = "linger";
-        this.deadline = until;
-        const n = await this.#conn.read(sink);
-        if (n === null) break;
-        drained += n;
+        this.deadline = Math.min(giveUpAt, Date.now() + lingerIdleMs);
+        if (await this.#conn.read(sink) === null) break;
       }
     } catch {
       // The peer is gone or the linger deadline passed; either way we are closing.

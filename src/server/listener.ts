@@ -7,8 +7,9 @@
  * Invariants:
  * - Accept failures never end the loop while running (accept.ts decides how soon to retry).
  * - Deadlines of all connections are enforced by one sweeper timer, not a timer per read.
- * - `stop()` stops accepting, closes idle connections, lets requests in flight finish until
- *   `shutdownGraceMs`, then closes the rest; it resolves once every connection is gone.
+ * - `stop()` stops accepting, answers requests still waiting for a worker `503` at once,
+ *   closes idle connections, lets requests in flight finish until `shutdownGraceMs`, then
+ *   closes the rest; it resolves once every connection has ended and logged its last line.
  */
 
 import type { ServerConfig } from "../config.ts";
@@ -21,10 +22,18 @@ import { ServerState } from "./state.ts";
 import { openListener, type PreparedSite, prepareSite } from "./startup.ts";
 
 const SWEEP_INTERVAL_MS = 250;
+/** After the deadline, how long connections closed by force get to log their last lines. */
+const LAST_LINES_MS = 1_000;
 
 export interface ShutdownSummary {
   connections: number;
   requests: number;
+  /** Responses written whole. */
+  served: number;
+  /** Requests waiting for a worker when the stop began, answered 503. */
+  refused: number;
+  /** Exchanges cut short at the deadline. */
+  cut: number;
   /** Connections still busy at the deadline and closed anyway. */
   forced: number;
   uptimeMs: number;
@@ -102,6 +111,7 @@ export function serve(
   if (snapshotTimer !== 0) Deno.unrefTimer(snapshotTimer);
 
   let nextId = 1;
+  const serving = new Set<Promise<void>>();
   const accepting = acceptLoop(listener, {
     stopping: () => state.stopping,
     onConnection: (conn) => {
@@ -115,7 +125,9 @@ export function serve(
       state.stats.connections++;
       const connection = new Connection(nextId++, conn, state);
       state.connections.add(connection);
-      connection.serve();
+      const done = connection.serve();
+      serving.add(done);
+      done.finally(() => serving.delete(done));
     },
     onLostConnection: (error) => {
       state.stats.lostBeforeAccept++;
@@ -141,6 +153,8 @@ export function serve(
         // Already closed.
       }
       await accepting;
+      // Requests queued for a worker get 503 + Retry-After + Connection: close now.
+      pool.close();
       for (const conn of state.connections) conn.closeIfIdle();
       const deadline = Date.now() + config.shutdownGraceMs;
       while (state.connections.size > 0 && Date.now() < deadline) {
@@ -149,19 +163,29 @@ export function serve(
       }
       const forced = state.connections.size;
       for (const conn of [...state.connections]) conn.forceClose();
-      pool.close();
+      // Every connection logs its access and close lines before the summary.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...serving]),
+        new Promise((resolve) => timer = setTimeout(resolve, LAST_LINES_MS)),
+      ]);
+      clearTimeout(timer);
       site.close();
       clearInterval(sweeper);
       if (snapshotTimer !== 0) clearInterval(snapshotTimer);
+      const { stats } = state;
       const summary: ShutdownSummary = {
-        connections: state.stats.connections,
-        requests: state.stats.requests,
+        connections: stats.connections,
+        requests: stats.requests,
+        served: Math.max(0, stats.responses - stats.refusedAtStop),
+        refused: stats.refusedAtStop,
+        cut: stats.cut,
         forced,
         uptimeMs: Date.now() - started,
       };
       snapshot();
       log.server.info(
-        "stopped after {uptimeMs} ms: {connections} connection(s), {requests} request(s) served, {forced} closed at the deadline",
+        "stopped after {uptimeMs} ms: {connections} connection(s), {requests} request(s); {served} response(s) served, {refused} refused at the stop, {cut} cut at the deadline ({forced} connection(s) closed at the deadline)",
         { ...summary },
       );
       return summary;

@@ -20,6 +20,12 @@ export interface ServerStats {
   requests: number;
   /** Connections reset or aborted before they could be accepted. */
   lostBeforeAccept: number;
+  /** Responses written whole. */
+  responses: number;
+  /** Requests still waiting for a worker when the stop began, answered 503. */
+  refusedAtStop: number;
+  /** Exchanges cut short at the shutdown deadline. */
+  cut: number;
 }
 
 export class ServerState {
@@ -31,7 +37,14 @@ export class ServerState {
   /** The Keep-Alive field value (RFC 2068 §19.7.1.1), e.g. `timeout=30, max=100`. */
   readonly keepAliveValue: string;
   readonly connections = new Set<Connection>();
-  readonly stats: ServerStats = { connections: 0, requests: 0, lostBeforeAccept: 0 };
+  readonly stats: ServerStats = {
+    connections: 0,
+    requests: 0,
+    lostBeforeAccept: 0,
+    responses: 0,
+    refusedAtStop: 0,
+    cut: 0,
+  };
   stopping = false;
   readonly #buffers: Uint8Array[] = [];
   #queuedSinceWarning = 0;
