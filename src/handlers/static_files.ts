@@ -11,6 +11,7 @@
  *   the connection leaves out the body.
  */
 
+import type { ServerConfig } from "../config.ts";
 import { HttpError } from "../http/status.ts";
 import { type Field, ResponseMemo } from "../http/response.ts";
 import {
@@ -27,13 +28,23 @@ import type { Exchange, Reply } from "./reply.ts";
 /** Up to this size a file is cached and goes out in the same write as its head. */
 export const SMALL_FILE_BYTES = 64 * 1024;
 
-export interface StaticRoot {
+/** The parts of a served root that start-up prepares. */
+export interface RootParts {
   /** The root's real path (symlinks resolved, absolute, no trailing slash). */
   real: string;
   cache: FileCache;
+  /** `<root>/uploads` (under the real root), where saved uploads are. */
+  uploads: string;
 }
 
-/** Resolves `path` inside the root: 404 when missing, 403 when outside or not permitted. */
+/** A served root: its parts, and what the configuration says about serving it. */
+export interface StaticRoot extends RootParts {
+}
+
+export function staticRoot(_config: ServerConfig, parts: RootParts): StaticRoot {
+  return { ...parts };
+}
+
 export async function resolveInRoot(root: StaticRoot, path: string): Promise<string> {
   let real: string;
   try {

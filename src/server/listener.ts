@@ -11,6 +11,7 @@
 import type { ServerConfig } from "../config.ts";
 import { allowedHosts } from "../http/host.ts";
 import { FileCache } from "../handlers/file_cache.ts";
+import { staticRoot } from "../handlers/static_files.ts";
 import { cleanLeftovers } from "../handlers/upload.ts";
 import { log } from "../log.ts";
 import { Connection } from "./connection.ts";
@@ -86,7 +87,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   const state = new ServerState(config, {
     pool,
-    site: { root: { real: rootReal, cache }, uploadsDir },
+    site: { root: staticRoot(config, { real: rootReal, cache, uploads: uploadsDir }), uploadsDir },
     allowedHosts: allowedHosts(config.host, addr.port),
   });
 
