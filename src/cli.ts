@@ -43,6 +43,7 @@ Options:
   --pool N             same as the positional pool
   --queue N            requests that may wait for a worker before 503 (default ${DEFAULT_CONFIG.queueLimit})
   --root DIR           folder to serve (default ${DEFAULT_CONFIG.root}; must be inside --allow-read)
+  --strict-types       serve only .html, .txt, .png, .jpg, .jpeg (anything else 415)
   --max-head BYTES     request line + headers limit (default ${DEFAULT_CONFIG.maxHeadBytes})
   --max-body BYTES     request body limit (default ${DEFAULT_CONFIG.maxBodyBytes})
   --log-level LEVEL    debug, info, warning or error (default ${DEFAULT_CONFIG.logLevel})
@@ -56,6 +57,7 @@ const OPTIONS = {
   pool: { type: "string" },
   queue: { type: "string" },
   root: { type: "string" },
+  "strict-types": { type: "boolean" },
   "max-head": { type: "string" },
   "max-body": { type: "string" },
   "log-level": { type: "string" },
@@ -94,6 +96,7 @@ export function parseCli(argv: readonly string[]): CliResult {
     if (values.root === "") throw new CliError("--root must not be empty");
     config.root = values.root;
   }
+  if (values["strict-types"]) config.strictTypes = true;
   if (values["log-level"] !== undefined) {
     const level = values["log-level"] as LogLevelName;
     if (!LOG_LEVELS.includes(level)) {

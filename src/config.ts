@@ -48,6 +48,8 @@ export interface ServerConfig {
   /** A cached file is confirmed by a stat at most this often; changes seen by the watcher on
    * the root drop it at once. 0 confirms every hit. */
   fileCacheValidMs: number;
+  /** `--strict-types`: only the original five types are served; anything else gets 415. */
+  strictTypes: boolean;
   /** On SIGINT/SIGTERM, requests in flight get this long to finish. */
   shutdownGraceMs: number;
   /** How often the worker snapshot is logged; 0 turns it off. */
@@ -84,6 +86,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // A stat per hit would cost a quarter of the small-file throughput; the watcher reports
   // changes within milliseconds, and this bounds staleness where it cannot (network mounts).
   fileCacheValidMs: 1_000,
+  // A browser needs stylesheets, scripts, fonts and images with their real types to show a
+  // site; the original table (415 for everything else) stays one flag away.
+  strictTypes: false,
   shutdownGraceMs: 10_000,
   snapshotIntervalMs: 60_000,
   logLevel: "info",

@@ -39,10 +39,12 @@ export interface RootParts {
 
 /** A served root: its parts, and what the configuration says about serving it. */
 export interface StaticRoot extends RootParts {
+  /** Only the original five types (`--strict-types`); anything else 415. */
+  strictTypes: boolean;
 }
 
-export function staticRoot(_config: ServerConfig, parts: RootParts): StaticRoot {
-  return { ...parts };
+export function staticRoot(config: ServerConfig, parts: RootParts): StaticRoot {
+  return { ...parts, strictTypes: config.strictTypes };
 }
 
 export async function resolveInRoot(root: StaticRoot, path: string): Promise<string> {
@@ -67,7 +69,7 @@ export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply
   const generation = root.cache.generation;
   const real = await resolveInRoot(root, path);
   const name = path.slice(path.lastIndexOf("/") + 1);
-  const rule = mediaRule(name);
+  const rule = mediaRule(name, root.strictTypes);
   if (rule === null) throw new HttpError(415, "file type not served");
 
   let file: Deno.FsFile;

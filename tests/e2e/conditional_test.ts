@@ -627,7 +627,8 @@ Deno.test("a file changed since the client's copy: old validators get the new co
 });
 
 Deno.test("preconditions are ignored where the response would not be a 2xx", async (t) => {
-  const site = await startSite();
+  // --strict-types, where data.json is an unserved type (415).
+  const site = await startSite({ fileCacheValidMs: 0, strictTypes: true });
   const rows: {
     label: string;
     method: string;
@@ -685,6 +686,17 @@ Deno.test("preconditions are ignored where the response would not be a 2xx", asy
         assert.equal(res.status, row.status, `${row.label}\n${describe(res)}`);
       });
     }
+  } finally {
+    await site.close();
+  }
+});
+
+Deno.test("preconditions on a web type served by default (data.json): 304 with If-None-Match *", async () => {
+  const site = await startSite();
+  try {
+    const res = await sendThenProbe(site, "GET", "/data.json", [["If-None-Match", "*"]]);
+    assert.equal(res.status, 304, describe(res));
+    assert.match(res.header("etag") ?? "", ETAG);
   } finally {
     await site.close();
   }

@@ -23,6 +23,7 @@ import {
   sendThenProbe,
   typeFields,
 } from "../helpers/file_responses.ts";
+import type { ServerConfig } from "../../src/config.ts";
 import { RESOURCES, startTestServer, tempDir } from "../helpers/server.ts";
 
 /** The files' mtime, with a fraction of a second that Last-Modified drops. */
@@ -43,7 +44,7 @@ interface Site {
   close(): Promise<void>;
 }
 
-async function startSite(): Promise<Site> {
+async function startSite(config: Partial<ServerConfig> = {}): Promise<Site> {
   const dir = await tempDir();
   const root = `${dir.path}/root`;
   const scratch = `${dir.path}/scratch`;
@@ -69,7 +70,7 @@ async function startSite(): Promise<Site> {
   try {
     // Files change under the server here: confirming every cached hit by a stat makes the
     // very next request see a change (the default watcher reports it within milliseconds).
-    server = await startTestServer({ root, fileCacheValidMs: 0 });
+    server = await startTestServer({ root, fileCacheValidMs: 0, ...config });
   } catch (error) {
     await dir.remove();
     throw error;
@@ -536,7 +537,8 @@ Deno.test({
 });
 
 Deno.test("Range is ignored on responses that are not a file", async (t) => {
-  const site = await startSite();
+  // --strict-types, where data.json is an unserved type (415).
+  const site = await startSite({ strictTypes: true });
   const rows: {
     label: string;
     method: string;
@@ -589,6 +591,19 @@ Deno.test("Range is ignored on responses that are not a file", async (t) => {
         client.close();
       }
     });
+  } finally {
+    await site.close();
+  }
+});
+
+Deno.test("Range on a web type served by default (data.json): 206 with its type", async () => {
+  const site = await startSite();
+  try {
+    const res = await sendThenProbe(site, "GET", "/data.json", [["Range", "bytes=1-3"]]);
+    assert.equal(res.status, 206, describe(res));
+    assert.equal(res.header("content-type"), "application/json");
+    assert.equal(res.header("content-range"), "bytes 1-3/7");
+    assert.equal(res.text(), '"a"');
   } finally {
     await site.close();
   }

@@ -1,0 +1,47 @@
+/**
+ * parseCli() (src/cli.ts) for the flags that shape how the site is served: --strict-types,
+ * --cache-control, --listing and --list-uploads (README "Command line").
+ */
+
+import assert from "node:assert/strict";
+import { CliError, parseCli, USAGE } from "../../src/cli.ts";
+import { DEFAULT_CONFIG, type ServerConfig } from "../../src/config.ts";
+
+function configOf(argv: string[]): ServerConfig {
+  const result = parseCli(argv);
+  assert.equal(result.kind, "run");
+  return (result as { kind: "run"; config: ServerConfig }).config;
+}
+
+const RUN_CASES: ReadonlyArray<{ argv: string[]; want: Partial<ServerConfig> }> = [
+  { argv: [], want: { strictTypes: false } },
+  { argv: ["--strict-types"], want: { strictTypes: true } },
+  { argv: ["8000", "--strict-types"], want: { port: 8000, strictTypes: true } },
+];
+
+for (const { argv, want } of RUN_CASES) {
+  Deno.test(`parseCli() reads ${JSON.stringify(argv)}`, () => {
+    assert.deepEqual(configOf(argv), { ...DEFAULT_CONFIG, ...want });
+  });
+}
+
+const ERROR_CASES: ReadonlyArray<{ name: string; argv: string[] }> = [
+  { name: "a value given to --strict-types", argv: ["--strict-types=yes"] },
+];
+
+for (const { name, argv } of ERROR_CASES) {
+  Deno.test(`parseCli() refuses ${name}: ${JSON.stringify(argv)}`, () => {
+    assert.throws(() => parseCli(argv), (error: unknown) => {
+      assert.ok(error instanceof CliError, `expected CliError, got ${error}`);
+      assert.ok(error.message.trim().length > 0, "message must not be empty");
+      assert.ok(!error.message.includes("\n"), `message must be one line: ${error.message}`);
+      return true;
+    });
+  });
+}
+
+for (const flag of ["--strict-types"]) {
+  Deno.test(`USAGE names ${flag}`, () => {
+    assert.match(USAGE, new RegExp(`^  ${flag}\\b`, "m"));
+  });
+}
