@@ -5,6 +5,8 @@
  * Invariants:
  * - The file opened is the fully resolved real path, and it lies inside the root's real path;
  *   so a symlink cannot lead out, and the permission sandbox checks the final target too.
+ * - Nothing hidden is served: neither a path with a segment starting with "." (checked by the
+ *   router for every method) nor a file whose real path below the root has one (checked here).
  * - Files up to SMALL_FILE_BYTES are read whole, kept in the file cache, and sent in one write
  *   with the head; larger ones are returned open for the connection to stream in bounded chunks.
  * - HEAD gets exactly the status and fields GET would get (preconditions and Range included);
@@ -57,7 +59,18 @@ export async function resolveInRoot(root: StaticRoot, path: string): Promise<str
   if (real !== root.real && !real.startsWith(root.real + "/")) {
     throw new HttpError(403, "resolved path leaves the root");
   }
+  // A symlink to a dotfile inside the root is as hidden as the dotfile.
+  if (real.includes("/.", root.real.length)) throw new HttpError(404, "hidden file");
   return real;
+}
+
+/**
+ * Whether a decoded path names a dotfile or something in a dot-folder (`/.env`, `/.git/config`,
+ * the uploads' `.upload-*.tmp`): such paths look absent (404) to every method that would touch
+ * a file. `path` starts with "/", so every segment follows a "/".
+ */
+export function isHiddenPath(path: string): boolean {
+  return path.includes("/.");
 }
 
 export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply> {

@@ -5,7 +5,13 @@
 
 import assert from "node:assert/strict";
 import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
-import { type SpawnedServer, spawnServer, startTestServer, tempDir } from "../helpers/server.ts";
+import {
+  type SpawnedServer,
+  spawnServer,
+  startTestServer,
+  symlink,
+  tempDir,
+} from "../helpers/server.ts";
 
 const SECRET = "top secret: outside the root\n";
 const OK_TEXT = "inside the root\n";
@@ -13,15 +19,6 @@ const OK_TEXT = "inside the root\n";
 interface Site {
   root: string;
   remove(): Promise<void>;
-}
-
-/**
- * `ln -s target path`: Deno.symlink needs unscoped read and write permissions, which the test
- * task does not grant (only --allow-write=resources/uploads,tests/.tmp); --allow-run it has.
- */
-async function symlink(target: string, path: string): Promise<void> {
-  const { code, stderr } = await new Deno.Command("ln", { args: ["-s", target, path] }).output();
-  if (code !== 0) throw new Error(`ln -s ${target} ${path}: ${new TextDecoder().decode(stderr)}`);
 }
 
 /**

@@ -141,9 +141,11 @@ Deno.test("GET files by extension: .jpeg and upper-case extensions are downloads
 Deno.test("GET with --strict-types: an unserved extension is 415, a missing file 404", async (t) => {
   const server = await startTestServer({ strictTypes: true });
   const stem = `e2e_static_${crypto.randomUUID().slice(0, 8)}`;
-  const others = [`${stem}.js`, `${stem}.htm`, `${stem}.svg`, `${stem}`, `.${stem}`];
+  const others = [`${stem}.js`, `${stem}.htm`, `${stem}.svg`, `${stem}`];
   try {
-    for (const name of others) await Deno.writeTextFile(`${RESOURCES}/uploads/${name}`, "x");
+    for (const name of [...others, `.${stem}.html`]) {
+      await Deno.writeTextFile(`${RESOURCES}/uploads/${name}`, "x");
+    }
     const rows: { target: string; status: number }[] = [
       { target: "/sample.json", status: 415 },
       { target: "/bad.json", status: 415 },
@@ -152,6 +154,8 @@ Deno.test("GET with --strict-types: an unserved extension is 415, a missing file
       { target: "/nope.txt", status: 404 },
       { target: "/no/such/dir/file.png", status: 404 },
       { target: "/index.html/extra", status: 404 },
+      // A dotfile looks absent, whatever its type (tests/e2e/hidden_test.ts).
+      { target: `/uploads/.${stem}.html`, status: 404 },
     ];
     for (const row of rows) {
       await t.step(`GET ${row.target} → ${row.status}`, async () => {
@@ -162,7 +166,9 @@ Deno.test("GET with --strict-types: an unserved extension is 415, a missing file
       });
     }
   } finally {
-    for (const name of others) await Deno.remove(`${RESOURCES}/uploads/${name}`).catch(() => {});
+    for (const name of [...others, `.${stem}.html`]) {
+      await Deno.remove(`${RESOURCES}/uploads/${name}`).catch(() => {});
+    }
     await server.stop();
   }
 });
