@@ -50,6 +50,8 @@ export interface ServerConfig {
   fileCacheValidMs: number;
   /** `--strict-types`: only the original five types are served; anything else gets 415. */
   strictTypes: boolean;
+  /** `--cache-control`: the Cache-Control value of file responses (200, 206, 304), or null. */
+  cacheControl: string | null;
   /** On SIGINT/SIGTERM, requests in flight get this long to finish. */
   shutdownGraceMs: number;
   /** How often the worker snapshot is logged; 0 turns it off. */
@@ -89,6 +91,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // A browser needs stylesheets, scripts, fonts and images with their real types to show a
   // site; the original table (415 for everything else) stays one flag away.
   strictTypes: false,
+  // None, as from nginx and Deno's file server: clients revalidate with the ETag and
+  // Last-Modified every file carries. How long a site may be cached is the operator's call.
+  cacheControl: null,
   shutdownGraceMs: 10_000,
   snapshotIntervalMs: 60_000,
   logLevel: "info",

@@ -43,10 +43,16 @@ export interface RootParts {
 export interface StaticRoot extends RootParts {
   /** Only the original five types (`--strict-types`); anything else 415. */
   strictTypes: boolean;
+  /** The `Cache-Control` field of file responses (`--cache-control`), or null. */
+  cacheControl: Field | null;
 }
 
 export function staticRoot(config: ServerConfig, parts: RootParts): StaticRoot {
-  return { ...parts, strictTypes: config.strictTypes };
+  return {
+    ...parts,
+    strictTypes: config.strictTypes,
+    cacheControl: config.cacheControl === null ? null : ["Cache-Control", config.cacheControl],
+  };
 }
 
 export async function resolveInRoot(root: StaticRoot, path: string): Promise<string> {
@@ -104,6 +110,7 @@ export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply
       ["ETag", validators.etag],
       ["Accept-Ranges", "bytes"],
     );
+    if (root.cacheControl !== null) fields.push(root.cacheControl);
 
     if (info.size <= SMALL_FILE_BYTES) {
       const bytes = await readExactly(file, info.size);
@@ -167,8 +174,9 @@ function select(
   const precondition = evaluatePreconditions(head.fields, v);
   if (precondition === "failed") throw new HttpError(412, "precondition failed");
   if (precondition === "not-modified") {
-    // §15.4.5: a 304 repeats the validator a 200 would carry, and has no content.
-    return { reply: { status: 304, fields: [["ETag", v.etag]], length: 0, body: null }, start: 0 };
+    // §15.4.5: a 304 repeats the ETag and Cache-Control a 200 would carry, and has no content.
+    const kept = fields.filter(([name]) => name === "ETag" || name === "Cache-Control");
+    return { reply: { status: 304, fields: kept, length: 0, body: null }, start: 0 };
   }
   // HEAD gets GET's answer to a Range too, as from nginx and Go's net/http, so a client can
   // probe a range before fetching it; RFC 9110 §14.2 defines range handling for GET only.

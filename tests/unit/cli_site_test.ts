@@ -17,6 +17,15 @@ const RUN_CASES: ReadonlyArray<{ argv: string[]; want: Partial<ServerConfig> }> 
   { argv: [], want: { strictTypes: false } },
   { argv: ["--strict-types"], want: { strictTypes: true } },
   { argv: ["8000", "--strict-types"], want: { port: 8000, strictTypes: true } },
+  { argv: [], want: { cacheControl: null } },
+  { argv: ["--cache-control", "no-cache"], want: { cacheControl: "no-cache" } },
+  { argv: ["--cache-control=max-age=60"], want: { cacheControl: "max-age=60" } },
+  {
+    argv: ["--cache-control", "public, max-age=31536000, immutable"],
+    want: { cacheControl: "public, max-age=31536000, immutable" },
+  },
+  { argv: ["--cache-control", "  max-age=60 "], want: { cacheControl: "max-age=60" } },
+  { argv: ["--cache-control", 'private="a b"'], want: { cacheControl: 'private="a b"' } },
 ];
 
 for (const { argv, want } of RUN_CASES) {
@@ -27,6 +36,16 @@ for (const { argv, want } of RUN_CASES) {
 
 const ERROR_CASES: ReadonlyArray<{ name: string; argv: string[] }> = [
   { name: "a value given to --strict-types", argv: ["--strict-types=yes"] },
+  { name: "--cache-control without a value", argv: ["--cache-control"] },
+  { name: "empty --cache-control", argv: ["--cache-control", ""] },
+  { name: "blank --cache-control", argv: ["--cache-control", "   "] },
+  { name: "CRLF in --cache-control", argv: ["--cache-control", "max-age=1\r\nSet-Cookie: a=b"] },
+  { name: "LF in --cache-control", argv: ["--cache-control", "max-age=1\nX: y"] },
+  { name: "CR in --cache-control", argv: ["--cache-control", "max-age=1\rX: y"] },
+  { name: "NUL in --cache-control", argv: ["--cache-control", "max-age=1\0"] },
+  { name: "tab in --cache-control", argv: ["--cache-control", "no-cache,\tno-store"] },
+  { name: "DEL in --cache-control", argv: ["--cache-control", "no-cache\x7f"] },
+  { name: "non-ASCII in --cache-control", argv: ["--cache-control", "max-âge=1"] },
 ];
 
 for (const { name, argv } of ERROR_CASES) {
@@ -40,7 +59,7 @@ for (const { name, argv } of ERROR_CASES) {
   });
 }
 
-for (const flag of ["--strict-types"]) {
+for (const flag of ["--strict-types", "--cache-control"]) {
   Deno.test(`USAGE names ${flag}`, () => {
     assert.match(USAGE, new RegExp(`^  ${flag}\\b`, "m"));
   });
