@@ -10,7 +10,8 @@
 
 import { HttpError } from "../http/status.ts";
 import type { Exchange, Reply } from "./reply.ts";
-import { isHiddenPath, resolveInRoot, serveStatic, type StaticRoot } from "./static_files.ts";
+import { isHiddenPath, resolveInRoot, type StaticRoot } from "./site_root.ts";
+import { serveStatic } from "./static_files.ts";
 import { handleUpload } from "./upload.ts";
 
 /** Methods registered by RFC 9110 §9 and RFC 5789; anything else is 501 (RFC 9110 §9.1). */

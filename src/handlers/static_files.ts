@@ -3,17 +3,14 @@
  * the connection a body.
  *
  * Invariants:
- * - The file opened is the fully resolved real path, and it lies inside the root's real path;
- *   so a symlink cannot lead out, and the permission sandbox checks the final target too.
- * - Nothing hidden is served: neither a path with a segment starting with "." (checked by the
- *   router for every method) nor a file whose real path below the root has one (checked here).
+ * - The file opened is the fully resolved real path, confined to the root by `resolveInRoot`
+ *   (site_root.ts); so a symlink cannot lead out, and the sandbox checks the final target too.
  * - Files up to SMALL_FILE_BYTES are read whole, kept in the file cache, and sent in one write
  *   with the head; larger ones are returned open for the connection to stream in bounded chunks.
  * - HEAD gets exactly the status and fields GET would get (preconditions and Range included);
  *   the connection leaves out the body.
  */
 
-import type { ServerConfig } from "../config.ts";
 import { HttpError } from "../http/status.ts";
 import { type Field, ResponseMemo } from "../http/response.ts";
 import {
@@ -23,61 +20,13 @@ import {
   ifRangeHolds,
   type Validators,
 } from "../http/validators.ts";
-import { type FileCache, identityOf, sameIdentity } from "./file_cache.ts";
+import { identityOf, sameIdentity } from "./file_cache.ts";
 import { contentDisposition, mediaRule } from "./mime.ts";
 import type { Exchange, Reply } from "./reply.ts";
+import { fsError, resolveInRoot, type StaticRoot } from "./site_root.ts";
 
 /** Up to this size a file is cached and goes out in the same write as its head. */
 export const SMALL_FILE_BYTES = 64 * 1024;
-
-/** The parts of a served root that start-up prepares. */
-export interface RootParts {
-  /** The root's real path (symlinks resolved, absolute, no trailing slash). */
-  real: string;
-  cache: FileCache;
-  /** `<root>/uploads` (under the real root), where saved uploads are. */
-  uploads: string;
-}
-
-/** A served root: its parts, and what the configuration says about serving it. */
-export interface StaticRoot extends RootParts {
-  /** Only the original five types (`--strict-types`); anything else 415. */
-  strictTypes: boolean;
-  /** The `Cache-Control` field of file responses (`--cache-control`), or null. */
-  cacheControl: Field | null;
-}
-
-export function staticRoot(config: ServerConfig, parts: RootParts): StaticRoot {
-  return {
-    ...parts,
-    strictTypes: config.strictTypes,
-    cacheControl: config.cacheControl === null ? null : ["Cache-Control", config.cacheControl],
-  };
-}
-
-export async function resolveInRoot(root: StaticRoot, path: string): Promise<string> {
-  let real: string;
-  try {
-    real = await Deno.realPath(root.real + path);
-  } catch (error) {
-    throw fsError(error);
-  }
-  if (real !== root.real && !real.startsWith(root.real + "/")) {
-    throw new HttpError(403, "resolved path leaves the root");
-  }
-  // A symlink to a dotfile inside the root is as hidden as the dotfile.
-  if (real.includes("/.", root.real.length)) throw new HttpError(404, "hidden file");
-  return real;
-}
-
-/**
- * Whether a decoded path names a dotfile or something in a dot-folder (`/.env`, `/.git/config`,
- * the uploads' `.upload-*.tmp`): such paths look absent (404) to every method that would touch
- * a file. `path` starts with "/", so every segment follows a "/".
- */
-export function isHiddenPath(path: string): boolean {
-  return path.includes("/.");
-}
 
 export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply> {
   const path = ex.path === "/" ? "/index.html" : ex.path;
@@ -213,19 +162,4 @@ async function readExactly(file: Deno.FsFile, size: number): Promise<Uint8Array>
     filled += n;
   }
   return bytes.subarray(0, filled);
-}
-
-/** Maps a file-system failure to its status: the sandbox's denial is a 403, never a crash. */
-export function fsError(error: unknown): HttpError {
-  if (error instanceof HttpError) return error;
-  if (error instanceof Deno.errors.NotFound) return new HttpError(404, "no such file");
-  if (error instanceof Deno.errors.NotADirectory) return new HttpError(404, "no such file");
-  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
-    return new HttpError(403, "read not permitted");
-  }
-  if (error instanceof Deno.errors.IsADirectory) return new HttpError(403, "is a directory");
-  // A symlink loop (ELOOP) is a dead end the client cannot enter, like nginx's 403.
-  if (error instanceof Deno.errors.FilesystemLoop) return new HttpError(403, "symlink loop");
-  const detail = error instanceof Error ? error.message : String(error);
-  return new HttpError(500, `file system error: ${detail}`);
 }

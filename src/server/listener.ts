@@ -11,12 +11,12 @@
 import type { ServerConfig } from "../config.ts";
 import { allowedHosts } from "../http/host.ts";
 import { FileCache } from "../handlers/file_cache.ts";
-import { staticRoot } from "../handlers/static_files.ts";
 import { cleanLeftovers } from "../handlers/upload.ts";
 import { log } from "../log.ts";
 import { Connection } from "./connection.ts";
 import { WorkerPool } from "./pool.ts";
 import { ServerState } from "./state.ts";
+import { staticRoot } from "../handlers/site_root.ts";
 
 const SWEEP_INTERVAL_MS = 250;
 
