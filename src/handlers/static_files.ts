@@ -1,6 +1,6 @@
 /**
  * GET/HEAD of files under the root: resolve, confine, type, validate, select a range, and hand
- * the connection a body.
+ * the connection a body. A folder is handed to folders.ts.
  *
  * Invariants:
  * - The file opened is the fully resolved real path, confined to the root by `resolveInRoot`
@@ -22,34 +22,56 @@ import {
 } from "../http/validators.ts";
 import { identityOf, sameIdentity } from "./file_cache.ts";
 import { contentDisposition, mediaRule } from "./mime.ts";
+import { folderRedirect, serveFolder } from "./folders.ts";
 import type { Exchange, Reply } from "./reply.ts";
 import { fsError, resolveInRoot, type StaticRoot } from "./site_root.ts";
 
 /** Up to this size a file is cached and goes out in the same write as its head. */
 export const SMALL_FILE_BYTES = 64 * 1024;
+const SLASH = 0x2f;
 
 export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply> {
-  const path = ex.path === "/" ? "/index.html" : ex.path;
+  // A path ending in "/" names a folder, served by its index.html (else see folders.ts).
+  const path = ex.path === "/"
+    ? "/index.html"
+    : ex.path.charCodeAt(ex.path.length - 1) === SLASH
+    ? ex.path + "index.html"
+    : ex.path;
   const named = root.real + path;
   const hit = root.cache.fresh(path, named);
   if (hit !== null) return replyFromBytes(ex, hit.fields, hit.validators, hit.bytes, hit.memo);
 
   const generation = root.cache.generation;
-  const real = await resolveInRoot(root, path);
-  const name = path.slice(path.lastIndexOf("/") + 1);
-  const rule = mediaRule(name, root.strictTypes);
-  if (rule === null) throw new HttpError(415, "file type not served");
+  // Asked for a folder's index.html; without one (an index.html folder is none), the folder.
+  const index = path !== ex.path;
+  let real: string;
+  try {
+    real = await resolveInRoot(root, path);
+  } catch (error) {
+    if (index && error instanceof HttpError && error.status === 404) {
+      return await serveFolder(ex, root);
+    }
+    throw error;
+  }
 
   let file: Deno.FsFile;
   try {
     file = await Deno.open(real, { read: true });
   } catch (error) {
+    if (error instanceof Deno.errors.IsADirectory) {
+      return index ? await serveFolder(ex, root) : folderRedirect(ex);
+    }
     throw fsError(error);
   }
   let handedOver = false;
   try {
     const info = await file.stat();
+    // Folders are never cached, so telling one apart costs the cached path nothing.
+    if (info.isDirectory) return index ? await serveFolder(ex, root) : folderRedirect(ex);
     if (!info.isFile) throw new HttpError(403, "not a regular file");
+    const name = path.slice(path.lastIndexOf("/") + 1);
+    const rule = mediaRule(name, root.strictTypes);
+    if (rule === null) throw new HttpError(415, "file type not served");
     const identity = identityOf(info);
     const validators = fileValidators(info.size, identity.mtimeMs);
     const fields: Field[] = [["Content-Type", rule.contentType]];

@@ -47,6 +47,7 @@ const HIDDEN_TARGETS = [
   "/.git/config",
   "/.git",
   "/.well-known/security.txt",
+  "/.git/",
   "/a/.hidden/x.html",
   "/a/.hidden.json",
   "/uploads/.upload-AbCdEf123456.tmp",
