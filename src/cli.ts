@@ -46,6 +46,8 @@ Options:
   --strict-types       serve only .html, .txt, .png, .jpg, .jpeg (anything else 415)
   --cache-control VALUE
                        send Cache-Control: VALUE with files (default: none)
+  --listing            list folders without index.html (default: 403)
+  --list-uploads       list the uploads folder too (default: 403, even with --listing)
   --max-head BYTES     request line + headers limit (default ${DEFAULT_CONFIG.maxHeadBytes})
   --max-body BYTES     request body limit (default ${DEFAULT_CONFIG.maxBodyBytes})
   --log-level LEVEL    debug, info, warning or error (default ${DEFAULT_CONFIG.logLevel})
@@ -61,6 +63,8 @@ const OPTIONS = {
   root: { type: "string" },
   "strict-types": { type: "boolean" },
   "cache-control": { type: "string" },
+  listing: { type: "boolean" },
+  "list-uploads": { type: "boolean" },
   "max-head": { type: "string" },
   "max-body": { type: "string" },
   "log-level": { type: "string" },
@@ -103,6 +107,8 @@ export function parseCli(argv: readonly string[]): CliResult {
   if (values["cache-control"] !== undefined) {
     config.cacheControl = fieldValue("cache-control", values["cache-control"]);
   }
+  if (values.listing) config.listing = true;
+  if (values["list-uploads"]) config.listUploads = true;
   if (values["log-level"] !== undefined) {
     const level = values["log-level"] as LogLevelName;
     if (!LOG_LEVELS.includes(level)) {

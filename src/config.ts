@@ -52,6 +52,10 @@ export interface ServerConfig {
   strictTypes: boolean;
   /** `--cache-control`: the Cache-Control value of file responses (200, 206, 304), or null. */
   cacheControl: string | null;
+  /** `--listing`: a folder without index.html gets an HTML listing instead of 403. */
+  listing: boolean;
+  /** `--list-uploads`: the uploads folder gets a listing too (with or without `--listing`). */
+  listUploads: boolean;
   /** On SIGINT/SIGTERM, requests in flight get this long to finish. */
   shutdownGraceMs: number;
   /** How often the worker snapshot is logged; 0 turns it off. */
@@ -94,6 +98,11 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // None, as from nginx and Deno's file server: clients revalidate with the ETag and
   // Last-Modified every file carries. How long a site may be cached is the operator's call.
   cacheControl: null,
+  // Off, as nginx's autoindex: what a folder holds is published only when asked for.
+  listing: false,
+  // Off even with --listing: the uploads are what clients sent, and their names (with the time
+  // of each upload) are not for every visitor to enumerate.
+  listUploads: false,
   shutdownGraceMs: 10_000,
   snapshotIntervalMs: 60_000,
   logLevel: "info",

@@ -29,6 +29,10 @@ export interface StaticRoot extends RootParts {
   strictTypes: boolean;
   /** The `Cache-Control` field of file responses (`--cache-control`), or null. */
   cacheControl: Field | null;
+  /** Folders without index.html get a listing (`--listing`), else 403. */
+  listFolders: boolean;
+  /** The uploads folder gets a listing (`--list-uploads`), else 403. */
+  listUploads: boolean;
 }
 
 export function staticRoot(config: ServerConfig, parts: RootParts): StaticRoot {
@@ -36,6 +40,8 @@ export function staticRoot(config: ServerConfig, parts: RootParts): StaticRoot {
     ...parts,
     strictTypes: config.strictTypes,
     cacheControl: config.cacheControl === null ? null : ["Cache-Control", config.cacheControl],
+    listFolders: config.listing,
+    listUploads: config.listUploads,
   };
 }
 
@@ -80,4 +86,13 @@ export function fsError(error: unknown): HttpError {
   if (error instanceof Deno.errors.FilesystemLoop) return new HttpError(403, "symlink loop");
   const detail = error instanceof Error ? error.message : String(error);
   return new HttpError(500, `file system error: ${detail}`);
+}
+
+/**
+ * Whether a folder (request path `path`, real path `real`) is the uploads folder or inside it;
+ * by either name, so neither a symlink to it nor one in its place makes it something else.
+ */
+export function isUploadsFolder(root: StaticRoot, path: string, real: string): boolean {
+  return path.startsWith("/uploads/") || real === root.uploads ||
+    real.startsWith(root.uploads + "/");
 }

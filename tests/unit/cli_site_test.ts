@@ -26,6 +26,14 @@ const RUN_CASES: ReadonlyArray<{ argv: string[]; want: Partial<ServerConfig> }> 
   },
   { argv: ["--cache-control", "  max-age=60 "], want: { cacheControl: "max-age=60" } },
   { argv: ["--cache-control", 'private="a b"'], want: { cacheControl: 'private="a b"' } },
+  { argv: [], want: { listing: false, listUploads: false } },
+  { argv: ["--listing"], want: { listing: true } },
+  { argv: ["--list-uploads"], want: { listUploads: true } },
+  { argv: ["--listing", "--list-uploads"], want: { listing: true, listUploads: true } },
+  {
+    argv: ["--strict-types", "--listing", "--cache-control", "no-cache"],
+    want: { strictTypes: true, listing: true, cacheControl: "no-cache" },
+  },
 ];
 
 for (const { argv, want } of RUN_CASES) {
@@ -36,6 +44,8 @@ for (const { argv, want } of RUN_CASES) {
 
 const ERROR_CASES: ReadonlyArray<{ name: string; argv: string[] }> = [
   { name: "a value given to --strict-types", argv: ["--strict-types=yes"] },
+  { name: "a value given to --listing", argv: ["--listing=yes"] },
+  { name: "a value given to --list-uploads", argv: ["--list-uploads=1"] },
   { name: "--cache-control without a value", argv: ["--cache-control"] },
   { name: "empty --cache-control", argv: ["--cache-control", ""] },
   { name: "blank --cache-control", argv: ["--cache-control", "   "] },
@@ -59,7 +69,7 @@ for (const { name, argv } of ERROR_CASES) {
   });
 }
 
-for (const flag of ["--strict-types", "--cache-control"]) {
+for (const flag of ["--strict-types", "--cache-control", "--listing", "--list-uploads"]) {
   Deno.test(`USAGE names ${flag}`, () => {
     assert.match(USAGE, new RegExp(`^  ${flag}\\b`, "m"));
   });
