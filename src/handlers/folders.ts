@@ -17,7 +17,7 @@ import { HttpError } from "../http/status.ts";
 import { encodePath, encodeQuery, parseTarget } from "../http/target.ts";
 import type { Exchange, Reply } from "./reply.ts";
 import { readListing, renderListing } from "./listing.ts";
-import { fsError, isUploadsFolder, resolveInRoot, type StaticRoot } from "./site_root.ts";
+import { fsError, isInUploads, resolveInRoot, type StaticRoot } from "./site_root.ts";
 
 const ENCODER = new TextEncoder();
 
@@ -52,7 +52,7 @@ export async function serveFolder(ex: Exchange, root: StaticRoot): Promise<Reply
     throw fsError(error);
   }
   if (!info.isDirectory) throw new HttpError(404, "not a folder");
-  const listed = isUploadsFolder(root, ex.path, real) ? root.listUploads : root.listFolders;
+  const listed = isInUploads(root, ex.path, real) ? root.listUploads : root.listFolders;
   if (!listed) throw new HttpError(403, "folder without index.html; not listed");
   let entries;
   try {

@@ -3,9 +3,10 @@
  *
  * Invariants:
  * - The five rows of the original design (ORIGINAL_TYPES) are the same in both tables.
- * - With `strict`, an extension not in ORIGINAL_TYPES is never served (415). Otherwise every
- *   common web type is served inline with its registered type, and anything else (no extension
- *   or an unknown one) is an `application/octet-stream` download: never a guessed inline type.
+ * - With `strict`, an extension not in ORIGINAL_TYPES is never served (415), except a saved
+ *   upload (`uploadRule`). Otherwise every common web type is served inline with its registered
+ *   type, and anything else (no extension or an unknown one) is an `application/octet-stream`
+ *   download: never a guessed inline type.
  * - Textual types say `charset=utf-8`; JSON and XML types say none, since JSON is always UTF-8
  *   (RFC 8259 §8.1, §11: no charset parameter is defined) and an XML document declares its own
  *   encoding, which a charset parameter would override (RFC 7303 §3.2).
@@ -22,6 +23,8 @@ const DOWNLOAD: MediaRule = { contentType: "application/octet-stream", download:
 function inline(contentType: string): MediaRule {
   return { contentType, download: false };
 }
+
+const JSON_RULE: MediaRule = inline("application/json");
 
 /** The original design's table (SPEC.md "Content types"), and all of `--strict-types`. */
 export const ORIGINAL_TYPES: Readonly<Record<string, MediaRule>> = {
@@ -44,7 +47,7 @@ export const WEB_TYPES: Readonly<Record<string, MediaRule>> = {
   ".css": inline("text/css; charset=utf-8"),
   ".js": inline("text/javascript; charset=utf-8"),
   ".mjs": inline("text/javascript; charset=utf-8"),
-  ".json": inline("application/json"),
+  ".json": JSON_RULE,
   ".map": inline("application/json"),
   ".jsonld": inline("application/ld+json"),
   ".webmanifest": inline("application/manifest+json"),
@@ -95,6 +98,14 @@ export function mediaRule(fileName: string, strict = false): MediaRule | null {
   const table = strict ? ORIGINAL_TYPES : WEB_TYPES;
   const rule = Object.hasOwn(table, extension) ? table[extension] : undefined;
   return rule ?? (strict ? null : DOWNLOAD);
+}
+
+/**
+ * The rule for a file in the uploads folder that no table serves: a saved upload
+ * (`upload_*.json`) is JSON under either table, so the `Location` of a 201 always works.
+ */
+export function uploadRule(fileName: string): MediaRule | null {
+  return fileName.toLowerCase().endsWith(".json") ? JSON_RULE : null;
 }
 
 /**

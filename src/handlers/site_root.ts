@@ -89,10 +89,10 @@ export function fsError(error: unknown): HttpError {
 }
 
 /**
- * Whether a folder (request path `path`, real path `real`) is the uploads folder or inside it;
- * by either name, so neither a symlink to it nor one in its place makes it something else.
+ * Whether request path `path` (real path `real`) is the uploads folder (`/uploads/`) or inside
+ * it; by either name, so neither a symlink to it nor one in its place makes it something else.
  */
-export function isUploadsFolder(root: StaticRoot, path: string, real: string): boolean {
+export function isInUploads(root: StaticRoot, path: string, real: string): boolean {
   return path.startsWith("/uploads/") || real === root.uploads ||
     real.startsWith(root.uploads + "/");
 }

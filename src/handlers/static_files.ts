@@ -21,10 +21,10 @@ import {
   type Validators,
 } from "../http/validators.ts";
 import { identityOf, sameIdentity } from "./file_cache.ts";
-import { contentDisposition, mediaRule } from "./mime.ts";
+import { contentDisposition, mediaRule, uploadRule } from "./mime.ts";
 import { folderRedirect, serveFolder } from "./folders.ts";
 import type { Exchange, Reply } from "./reply.ts";
-import { fsError, resolveInRoot, type StaticRoot } from "./site_root.ts";
+import { fsError, isInUploads, resolveInRoot, type StaticRoot } from "./site_root.ts";
 
 /** Up to this size a file is cached and goes out in the same write as its head. */
 export const SMALL_FILE_BYTES = 64 * 1024;
@@ -70,7 +70,8 @@ export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply
     if (info.isDirectory) return index ? await serveFolder(ex, root) : folderRedirect(ex);
     if (!info.isFile) throw new HttpError(403, "not a regular file");
     const name = path.slice(path.lastIndexOf("/") + 1);
-    const rule = mediaRule(name, root.strictTypes);
+    const rule = mediaRule(name, root.strictTypes) ??
+      (isInUploads(root, path, real) ? uploadRule(name) : null);
     if (rule === null) throw new HttpError(415, "file type not served");
     const identity = identityOf(info);
     const validators = fileValidators(info.size, identity.mtimeMs);

@@ -9,6 +9,7 @@ import {
   type MediaRule,
   mediaRule,
   ORIGINAL_TYPES,
+  uploadRule,
   WEB_TYPES,
 } from "../../../src/handlers/mime.ts";
 
@@ -134,6 +135,20 @@ Deno.test("WEB_TYPES: text types say charset=utf-8, JSON and XML types no charse
     else assert.deepEqual(parameters, [], `${extension}: ${contentType}`);
   }
 });
+
+const UPLOAD_CASES: ReadonlyArray<{ name: string; want: MediaRule | null }> = [
+  { name: "upload_20260101_000000_abcd.json", want: inline("application/json") },
+  { name: "UPLOAD.JSON", want: inline("application/json") },
+  { name: "notes.txt", want: null },
+  { name: "upload.json.tmp", want: null },
+  { name: "json", want: null },
+];
+
+for (const { name, want } of UPLOAD_CASES) {
+  Deno.test(`uploadRule() ${describeRule(want)} ${JSON.stringify(name)}`, () => {
+    assert.deepEqual(uploadRule(name), want);
+  });
+}
 
 const DISPOSITION_CASES: ReadonlyArray<
   { name: string; fileName: string; want: string | RegExp }
