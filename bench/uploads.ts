@@ -39,7 +39,7 @@ interface Running {
   process: Deno.ChildProcess;
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: HOST, port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
@@ -50,7 +50,7 @@ async function start(checkout: string): Promise<Running> {
   const root = await Deno.makeTempDir({ prefix: "denohttpd-uploads-" });
   await Deno.mkdir(`${root}/uploads`);
   await Deno.writeTextFile(`${root}/index.html`, "<!doctype html>\n");
-  const port = await freePort();
+  const port = freePort();
   const cli = await Deno.readTextFile(`${checkout}/src/cli.ts`);
   const rateOff = cli.includes('"upload-rate"') ? ["--upload-rate", "0"] : [];
   const process = new Deno.Command(Deno.execPath(), {

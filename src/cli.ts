@@ -43,6 +43,11 @@ Options:
   --pool N             same as the positional pool
   --queue N            requests that may wait for a worker before 503 (default ${DEFAULT_CONFIG.queueLimit})
   --root DIR           folder to serve (default ${DEFAULT_CONFIG.root}; must be inside --allow-read)
+  --strict-types       serve only .html, .txt, .png, .jpg, .jpeg (anything else 415)
+  --cache-control VALUE
+                       send Cache-Control: VALUE with files (default: none)
+  --listing            list folders without index.html (default: 403)
+  --list-uploads       list the uploads folder too (default: 403, even with --listing)
   --max-head BYTES     request line + headers limit (default ${DEFAULT_CONFIG.maxHeadBytes})
   --max-body BYTES     request body limit (default ${DEFAULT_CONFIG.maxBodyBytes})
   --log-level LEVEL    debug, info, warning or error (default ${DEFAULT_CONFIG.logLevel})
@@ -62,6 +67,10 @@ const OPTIONS = {
   pool: { type: "string" },
   queue: { type: "string" },
   root: { type: "string" },
+  "strict-types": { type: "boolean" },
+  "cache-control": { type: "string" },
+  listing: { type: "boolean" },
+  "list-uploads": { type: "boolean" },
   "max-head": { type: "string" },
   "max-body": { type: "string" },
   "log-level": { type: "string" },
@@ -103,6 +112,12 @@ export function parseCli(argv: readonly string[]): CliResult {
     if (values.root === "") throw new CliError("--root must not be empty");
     config.root = values.root;
   }
+  if (values["strict-types"]) config.strictTypes = true;
+  if (values["cache-control"] !== undefined) {
+    config.cacheControl = fieldValue("cache-control", values["cache-control"]);
+  }
+  if (values.listing) config.listing = true;
+  if (values["list-uploads"]) config.listUploads = true;
   if (values["log-level"] !== undefined) {
     const level = values["log-level"] as LogLevelName;
     if (!LOG_LEVELS.includes(level)) {
@@ -166,6 +181,19 @@ function integer(name: string, text: string | undefined, min: number, max: numbe
   const value = Number(text);
   if (value < min || value > max) {
     throw new CliError(`invalid ${name} ${text}: expected ${min} to ${max}`);
+  }
+  return value;
+}
+
+/**
+ * A value that goes verbatim into a response header: visible ASCII and spaces only (RFC 9110
+ * §5.5), so it can never end the field or the head early; surrounding spaces are dropped.
+ */
+function fieldValue(name: string, text: string): string {
+  const value = text.trim();
+  if (value === "") throw new CliError(`--${name} must not be empty`);
+  if (!/^[\x20-\x7e]+$/.test(value)) {
+    throw new CliError(`invalid --${name}: only visible ASCII and spaces, no control characters`);
   }
   return value;
 }

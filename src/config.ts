@@ -48,6 +48,14 @@ export interface ServerConfig {
   /** A cached file is confirmed by a stat at most this often; changes seen by the watcher on
    * the root drop it at once. 0 confirms every hit. */
   fileCacheValidMs: number;
+  /** `--strict-types`: only the original five types are served; anything else gets 415. */
+  strictTypes: boolean;
+  /** `--cache-control`: the Cache-Control value of file responses (200, 206, 304), or null. */
+  cacheControl: string | null;
+  /** `--listing`: a folder without index.html gets an HTML listing instead of 403. */
+  listing: boolean;
+  /** `--list-uploads`: the uploads folder gets a listing too (with or without `--listing`). */
+  listUploads: boolean;
   /** On SIGINT/SIGTERM, requests in flight get this long to finish. */
   shutdownGraceMs: number;
   /** How often the worker snapshot is logged; 0 turns it off. */
@@ -96,6 +104,17 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // A stat per hit would cost a quarter of the small-file throughput; the watcher reports
   // changes within milliseconds, and this bounds staleness where it cannot (network mounts).
   fileCacheValidMs: 1_000,
+  // A browser needs stylesheets, scripts, fonts and images with their real types to show a
+  // site; the original table (415 for everything else) stays one flag away.
+  strictTypes: false,
+  // None, as from nginx and Deno's file server: clients revalidate with the ETag and
+  // Last-Modified every file carries. How long a site may be cached is the operator's call.
+  cacheControl: null,
+  // Off, as nginx's autoindex: what a folder holds is published only when asked for.
+  listing: false,
+  // Off even with --listing: the uploads are what clients sent, and their names (with the time
+  // of each upload) are not for every visitor to enumerate.
+  listUploads: false,
   shutdownGraceMs: 10_000,
   snapshotIntervalMs: 60_000,
   logLevel: "info",

@@ -1,13 +1,17 @@
 /**
  * Method and path → handler (RFC 9110 §9): GET/HEAD of files, POST /upload, 405/501 otherwise.
  *
- * Invariant: the router is the only place that knows which methods each resource allows, so
- * every 405 carries an `Allow` that matches what the server really does.
+ * Invariants:
+ * - The router is the only place that knows which methods each resource allows, so every 405
+ *   carries an `Allow` that matches what the server really does.
+ * - A hidden path (a segment starting with ".") is 404 to GET, HEAD and POST alike, so no
+ *   answer tells a dotfile apart from a missing file.
  */
 
 import { HttpError } from "../http/status.ts";
 import type { Exchange, Reply } from "./reply.ts";
-import { resolveInRoot, serveStatic, type StaticRoot } from "./static_files.ts";
+import { isHiddenPath, resolveInRoot, type StaticRoot } from "./site_root.ts";
+import { serveStatic } from "./static_files.ts";
 import { handleUpload, type Uploads } from "./upload.ts";
 
 /** Methods registered by RFC 9110 §9 and RFC 5789; anything else is 501 (RFC 9110 §9.1). */
@@ -47,11 +51,13 @@ export async function route(ex: Exchange, site: Site): Promise<Reply> {
     if (method === "POST") return await handleUpload(ex, site.uploads);
     throw new HttpError(405, `${method} not allowed on the upload path`, [ALLOW_UPLOAD]);
   }
-  if (method === "GET" || method === "HEAD") return await serveStatic(ex, site.root);
-  if (method === "POST") {
-    // POST to a file that exists is the wrong method; POST anywhere else names nothing.
-    await resolveInRoot(site.root, ex.path === "/" ? "/index.html" : ex.path);
-    throw new HttpError(405, "POST not allowed on a file", [ALLOW_FILES]);
+  if (method !== "GET" && method !== "HEAD" && method !== "POST") {
+    throw new HttpError(405, `${method} not allowed`, [ALLOW_FILES]);
   }
-  throw new HttpError(405, `${method} not allowed`, [ALLOW_FILES]);
+  // Dotfiles and dot-folders look absent, also to POST (which answers 405 for a file).
+  if (isHiddenPath(ex.path)) throw new HttpError(404, "hidden path");
+  if (method !== "POST") return await serveStatic(ex, site.root);
+  // POST to a file that exists is the wrong method; POST anywhere else names nothing.
+  await resolveInRoot(site.root, ex.path === "/" ? "/index.html" : ex.path);
+  throw new HttpError(405, "POST not allowed on a file", [ALLOW_FILES]);
 }

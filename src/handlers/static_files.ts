@@ -1,10 +1,10 @@
 /**
  * GET/HEAD of files under the root: resolve, confine, type, validate, select a range, and hand
- * the connection a body.
+ * the connection a body. A folder is handed to folders.ts.
  *
  * Invariants:
- * - The file opened is the fully resolved real path, and it lies inside the root's real path;
- *   so a symlink cannot lead out, and the permission sandbox checks the final target too.
+ * - The file opened is the fully resolved real path, confined to the root by `resolveInRoot`
+ *   (site_root.ts); so a symlink cannot lead out, and the sandbox checks the final target too.
  * - Files up to SMALL_FILE_BYTES are read whole, kept in the file cache, and sent in one write
  *   with the head; larger ones are returned open for the connection to stream in bounded chunks.
  * - HEAD gets exactly the status and fields GET would get (preconditions and Range included);
@@ -20,56 +20,59 @@ import {
   ifRangeHolds,
   type Validators,
 } from "../http/validators.ts";
-import { type FileCache, identityOf, sameIdentity } from "./file_cache.ts";
-import { contentDisposition, mediaRule } from "./mime.ts";
-import { isOutOfDescriptors, outOfDescriptors } from "./fs_errors.ts";
+import { identityOf, sameIdentity } from "./file_cache.ts";
+import { contentDisposition, mediaRule, uploadRule } from "./mime.ts";
+import { folderRedirect, serveFolder } from "./folders.ts";
 import type { Exchange, Reply } from "./reply.ts";
+import { fsError, isInUploads, resolveInRoot, type StaticRoot } from "./site_root.ts";
 
 /** Up to this size a file is cached and goes out in the same write as its head. */
 export const SMALL_FILE_BYTES = 64 * 1024;
-
-export interface StaticRoot {
-  /** The root's real path (symlinks resolved, absolute, no trailing slash). */
-  real: string;
-  cache: FileCache;
-}
-
-/** Resolves `path` inside the root: 404 when missing, 403 when outside or not permitted. */
-export async function resolveInRoot(root: StaticRoot, path: string): Promise<string> {
-  let real: string;
-  try {
-    real = await Deno.realPath(root.real + path);
-  } catch (error) {
-    throw fsError(error);
-  }
-  if (real !== root.real && !real.startsWith(root.real + "/")) {
-    throw new HttpError(403, "resolved path leaves the root");
-  }
-  return real;
-}
+const SLASH = 0x2f;
 
 export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply> {
-  const path = ex.path === "/" ? "/index.html" : ex.path;
+  // A path ending in "/" names a folder, served by its index.html (else see folders.ts).
+  const path = ex.path === "/"
+    ? "/index.html"
+    : ex.path.charCodeAt(ex.path.length - 1) === SLASH
+    ? ex.path + "index.html"
+    : ex.path;
   const named = root.real + path;
   const hit = root.cache.fresh(path, named);
   if (hit !== null) return replyFromBytes(ex, hit.fields, hit.validators, hit.bytes, hit.memo);
 
   const generation = root.cache.generation;
-  const real = await resolveInRoot(root, path);
-  const name = path.slice(path.lastIndexOf("/") + 1);
-  const rule = mediaRule(name);
-  if (rule === null) throw new HttpError(415, "file type not served");
+  // Asked for a folder's index.html; without one (an index.html folder is none), the folder.
+  const index = path !== ex.path;
+  let real: string;
+  try {
+    real = await resolveInRoot(root, path);
+  } catch (error) {
+    if (index && error instanceof HttpError && error.status === 404) {
+      return await serveFolder(ex, root);
+    }
+    throw error;
+  }
 
   let file: Deno.FsFile;
   try {
     file = await Deno.open(real, { read: true });
   } catch (error) {
+    if (error instanceof Deno.errors.IsADirectory) {
+      return index ? await serveFolder(ex, root) : folderRedirect(ex);
+    }
     throw fsError(error);
   }
   let handedOver = false;
   try {
     const info = await file.stat();
+    // Folders are never cached, so telling one apart costs the cached path nothing.
+    if (info.isDirectory) return index ? await serveFolder(ex, root) : folderRedirect(ex);
     if (!info.isFile) throw new HttpError(403, "not a regular file");
+    const name = path.slice(path.lastIndexOf("/") + 1);
+    const rule = mediaRule(name, root.strictTypes) ??
+      (isInUploads(root, path, real) ? uploadRule(name) : null);
+    if (rule === null) throw new HttpError(415, "file type not served");
     const identity = identityOf(info);
     const validators = fileValidators(info.size, identity.mtimeMs);
     const fields: Field[] = [["Content-Type", rule.contentType]];
@@ -79,6 +82,7 @@ export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply
       ["ETag", validators.etag],
       ["Accept-Ranges", "bytes"],
     );
+    if (root.cacheControl !== null) fields.push(root.cacheControl);
 
     if (info.size <= SMALL_FILE_BYTES) {
       const bytes = await readExactly(file, info.size);
@@ -142,8 +146,9 @@ function select(
   const precondition = evaluatePreconditions(head.fields, v);
   if (precondition === "failed") throw new HttpError(412, "precondition failed");
   if (precondition === "not-modified") {
-    // §15.4.5: a 304 repeats the validator a 200 would carry, and has no content.
-    return { reply: { status: 304, fields: [["ETag", v.etag]], length: 0, body: null }, start: 0 };
+    // §15.4.5: a 304 repeats the ETag and Cache-Control a 200 would carry, and has no content.
+    const kept = fields.filter(([name]) => name === "ETag" || name === "Cache-Control");
+    return { reply: { status: 304, fields: kept, length: 0, body: null }, start: 0 };
   }
   // HEAD gets GET's answer to a Range too, as from nginx and Go's net/http, so a client can
   // probe a range before fetching it; RFC 9110 §14.2 defines range handling for GET only.
@@ -180,20 +185,4 @@ async function readExactly(file: Deno.FsFile, size: number): Promise<Uint8Array>
     filled += n;
   }
   return bytes.subarray(0, filled);
-}
-
-/** Maps a file-system failure to its status: the sandbox's denial is a 403, never a crash. */
-export function fsError(error: unknown): HttpError {
-  if (error instanceof HttpError) return error;
-  if (error instanceof Deno.errors.NotFound) return new HttpError(404, "no such file");
-  if (error instanceof Deno.errors.NotADirectory) return new HttpError(404, "no such file");
-  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
-    return new HttpError(403, "read not permitted");
-  }
-  if (error instanceof Deno.errors.IsADirectory) return new HttpError(403, "is a directory");
-  // A symlink loop (ELOOP) is a dead end the client cannot enter, like nginx's 403.
-  if (error instanceof Deno.errors.FilesystemLoop) return new HttpError(403, "symlink loop");
-  if (isOutOfDescriptors(error)) return outOfDescriptors("file not opened", error);
-  const detail = error instanceof Error ? error.message : String(error);
-  return new HttpError(500, `file system error: ${detail}`);
 }

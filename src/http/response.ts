@@ -1,9 +1,9 @@
 /**
  * Serialising response heads (RFC 9112 §4, §6) and the short bodies of error responses.
  *
- * Invariant: every response carries Date, Server and Connection, and Content-Length unless its
- * status forbids a body (1xx, 204, 304); a persistent one also carries Keep-Alive. Handler-supplied
- * fields never repeat those.
+ * Invariant: every response carries Date, Server, `X-Content-Type-Options: nosniff` and
+ * Connection, and Content-Length unless its status forbids a body (1xx, 204, 304); a persistent
+ * one also carries Keep-Alive. Handler-supplied fields never repeat those.
  */
 
 import { SERVER_NAME, SERVER_VERSION } from "../config.ts";
@@ -18,7 +18,13 @@ export interface HeadOptions {
   keepAlive: string | null;
 }
 
-const SERVER_LINE = `\r\nServer: ${SERVER_NAME}/${SERVER_VERSION}\r\n`;
+/**
+ * Server, and `nosniff` (Fetch standard §3.5): a browser takes every Content-Type as given and
+ * never guesses a script or style out of, say, a download or an error body. In the constant, so
+ * it costs nothing per response and no path can leave it out.
+ */
+const SERVER_LINES =
+  `\r\nServer: ${SERVER_NAME}/${SERVER_VERSION}\r\nX-Content-Type-Options: nosniff\r\n`;
 const ENCODER = new TextEncoder();
 
 /** The status line and header section, final CRLF included. */
@@ -27,7 +33,7 @@ export function serializeHead(
   fields: readonly Field[],
   options: HeadOptions,
 ): string {
-  let head = `HTTP/1.1 ${status} ${statusText(status)}\r\nDate: ${httpDate()}${SERVER_LINE}`;
+  let head = `HTTP/1.1 ${status} ${statusText(status)}\r\nDate: ${httpDate()}${SERVER_LINES}`;
   for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
   // 1xx, 204 and 304 have no content (RFC 9110 §6.4.1); Content-Length is omitted (§8.6).
   if (status >= 200 && status !== 204 && status !== 304) {

@@ -11,6 +11,7 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   201: "Created", // RFC 9110 §15.3.2
   204: "No Content", // RFC 9110 §15.3.5
   206: "Partial Content", // RFC 9110 §15.3.7
+  301: "Moved Permanently", // RFC 9110 §15.4.2
   304: "Not Modified", // RFC 9110 §15.4.5
   400: "Bad Request", // RFC 9110 §15.5.1
   403: "Forbidden", // RFC 9110 §15.5.4

@@ -1,9 +1,13 @@
 /**
  * Request-target forms (RFC 9112 §3.2) and the path-safety rules for files under the root.
  *
- * Invariant: a path returned by `decodePath` is absolute, percent-decoded exactly once, valid
- * UTF-8, and free of `.`/`..`/empty segments, backslashes and NUL, so joining it to the root
- * cannot name anything outside the root lexically. (Symlinks are checked by the file handler.)
+ * Invariants:
+ * - A path returned by `decodePath` is absolute, percent-decoded exactly once, valid UTF-8, and
+ *   free of `.`/`..`/empty segments (but for a final one: a trailing "/" names a folder),
+ *   backslashes and NUL, so joining it to the root cannot name anything outside the root
+ *   lexically. (Symlinks are checked by the file handler.)
+ * - What `encodePath` and `encodeQuery` return is plain URI characters (RFC 3986), so it can go
+ *   into a header field or an HTML attribute as it is.
  */
 
 import { HttpError } from "./status.ts";
@@ -49,6 +53,7 @@ export function parseTarget(method: string, target: string): ParsedTarget {
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const ENCODER = new TextEncoder();
 
 /**
  * Percent-decodes `rawPath` once and applies the path-safety rules: 400 for a malformed escape
@@ -84,13 +89,43 @@ export function decodePath(rawPath: string): string {
     if (c === 0x5c) throw new HttpError(403, "backslash in path");
   }
   // Leading "/" then segments; "//x" (an absolute path smuggled in) yields an empty segment.
+  // An empty last segment is a trailing "/", naming a folder (RFC 3986 §3.3).
   const segments = path.slice(1).split("/");
-  for (const segment of segments) {
-    if (segment === "" || segment === "." || segment === "..") {
+  const last = segments.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const segment = segments[i];
+    if ((segment === "" && i !== last) || segment === "." || segment === "..") {
       throw new HttpError(403, "dot or empty segment in path");
     }
   }
   return path;
+}
+
+/**
+ * A decoded path (or a name) as a URI path: each segment percent-encoded as UTF-8, except the
+ * unreserved characters and `!*'()` (encodeURIComponent), so "/", "?", "#", "%" and spaces in
+ * names can never change what the URI means.
+ */
+export function encodePath(path: string): string {
+  return path.split("/").map(encodeURIComponent).join("/");
+}
+
+/** Characters a query may keep as they are (RFC 3986 §3.4: pchar / "/" / "?", and "%XX"). */
+const QUERY_UNSAFE = /%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/gu;
+
+/**
+ * A received query (without "?") made safe to send back: valid escapes and query characters
+ * stay, anything else (a stray "%", quotes, brackets, spaces, control or non-ASCII characters)
+ * is percent-encoded.
+ */
+export function encodeQuery(query: string): string {
+  return query.replace(QUERY_UNSAFE, (c) => {
+    let out = "";
+    for (const byte of ENCODER.encode(c)) {
+      out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    }
+    return out;
+  });
 }
 
 function hexValue(c: number): number {

@@ -8,6 +8,7 @@
 
 import type { ServerConfig } from "../config.ts";
 import { FileCache } from "../handlers/file_cache.ts";
+import { staticRoot } from "../handlers/site_root.ts";
 import type { Site } from "../handlers/router.ts";
 import { RateLimiter } from "../handlers/rate_limit.ts";
 import { UploadStore } from "../handlers/upload_store.ts";
@@ -73,7 +74,7 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
   }
   return {
     site: {
-      root: { real: rootReal, cache },
+      root: staticRoot(config, { real: rootReal, cache, uploads: uploadsDir }),
       uploadsDir,
       uploads: {
         store,

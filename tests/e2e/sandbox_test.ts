@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { type FieldList, get } from "../helpers/raw_client.ts";
-import { tempDir, tempRoot, withServer, withSpawnedServer } from "../helpers/server.ts";
+import { symlink, tempDir, tempRoot, withServer, withSpawnedServer } from "../helpers/server.ts";
 
 const SECRET = "top secret: outside the root\n";
 const OK_TEXT = "inside the root\n";
@@ -15,15 +15,6 @@ const CLOSE: FieldList = [["Connection", "close"]];
 interface Site extends AsyncDisposable {
   root: string;
   remove(): Promise<void>;
-}
-
-/**
- * `ln -s target path`: Deno.symlink needs unscoped read and write permissions, which the test
- * task does not grant (only --allow-write=resources/uploads,tests/.tmp); --allow-run it has.
- */
-async function symlink(target: string, path: string): Promise<void> {
-  const { code, stderr } = await new Deno.Command("ln", { args: ["-s", target, path] }).output();
-  if (code !== 0) throw new Error(`ln -s ${target} ${path}: ${new TextDecoder().decode(stderr)}`);
 }
 
 /**

@@ -7,13 +7,14 @@
 
 import assert from "node:assert/strict";
 import { exchange, get, RawClient, type RawResponse, requestHead } from "../helpers/raw_client.ts";
-import { RESOURCES, withServer } from "../helpers/server.ts";
+import { RESOURCES, tempDir, withServer } from "../helpers/server.ts";
 
 const IMF_FIXDATE =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 const SERVER_FIELD = /^denohttpd\/\d+\.\d+\.\d+\S*$/;
 const HTML = "text/html; charset=utf-8";
 const OCTET = "application/octet-stream";
+const JSON_TYPE = "application/json";
 
 /** Every read is bounded; the largest files take a while on a loaded machine. */
 const READ = { timeoutMs: 10_000 };
@@ -58,6 +59,9 @@ const RESOURCE_ROWS: ResourceRow[] = [
   { target: "/banner.png", file: "banner.png", contentType: OCTET, attachment: "banner.png" },
   { target: "/photo.jpg", file: "photo.jpg", contentType: OCTET, attachment: "photo.jpg" },
   { target: "/gallery.jpg", file: "gallery.jpg", contentType: OCTET, attachment: "gallery.jpg" },
+  // Served by default; 415 under --strict-types (below).
+  { target: "/sample.json", file: "sample.json", contentType: JSON_TYPE, attachment: null },
+  { target: "/bad.json", file: "bad.json", contentType: JSON_TYPE, attachment: null },
   // A query string names the same resource.
   { target: "/index.html?v=1&x=y", file: "index.html", contentType: HTML, attachment: null },
 ];
@@ -86,13 +90,9 @@ Deno.test("GET of every resource: type, disposition and bytes exactly as on disk
 
 Deno.test("GET resources: every file in resources/ has a row in the table", async () => {
   const covered = new Set(RESOURCE_ROWS.map((row) => row.file));
-  const refused = new Set(["sample.json", "bad.json"]);
   for await (const entry of Deno.readDir(RESOURCES)) {
     if (!entry.isFile) continue;
-    assert.ok(
-      covered.has(entry.name) || refused.has(entry.name),
-      `resources/${entry.name} is not covered by RESOURCE_ROWS or the 415 table`,
-    );
+    assert.ok(covered.has(entry.name), `resources/${entry.name} is not covered by RESOURCE_ROWS`);
   }
 });
 
@@ -119,12 +119,15 @@ Deno.test("GET files by extension: .jpeg and upper-case extensions are downloads
   });
 });
 
-Deno.test("GET of an unserved extension is 415, a missing file 404", async (t) => {
-  await withServer({}, async (server) => {
+Deno.test("GET with --strict-types: an unserved extension is 415, a missing file 404", async (t) => {
+  await withServer({ strictTypes: true }, async (server) => {
     const stem = `e2e_static_${crypto.randomUUID().slice(0, 8)}`;
-    const others = [`${stem}.js`, `${stem}.htm`, `${stem}.svg`, `${stem}`, `.${stem}`];
+    const others = [`${stem}.js`, `${stem}.htm`, `${stem}.svg`, `${stem}`];
+    const hidden = `.${stem}.html`;
     try {
-      for (const name of others) await Deno.writeTextFile(`${RESOURCES}/uploads/${name}`, "x");
+      for (const name of [...others, hidden]) {
+        await Deno.writeTextFile(`${RESOURCES}/uploads/${name}`, "x");
+      }
       const rows: { target: string; status: number }[] = [
         { target: "/sample.json", status: 415 },
         { target: "/bad.json", status: 415 },
@@ -133,6 +136,8 @@ Deno.test("GET of an unserved extension is 415, a missing file 404", async (t) =
         { target: "/nope.txt", status: 404 },
         { target: "/no/such/dir/file.png", status: 404 },
         { target: "/index.html/extra", status: 404 },
+        // A dotfile looks absent, whatever its type (tests/e2e/hidden_test.ts).
+        { target: `/uploads/${hidden}`, status: 404 },
       ];
       for (const row of rows) {
         await t.step(`GET ${row.target} → ${row.status}`, async () => {
@@ -143,7 +148,53 @@ Deno.test("GET of an unserved extension is 415, a missing file 404", async (t) =
         });
       }
     } finally {
-      for (const name of others) await Deno.remove(`${RESOURCES}/uploads/${name}`).catch(() => {});
+      for (const name of [...others, hidden]) {
+        await Deno.remove(`${RESOURCES}/uploads/${name}`).catch(() => {});
+      }
+    }
+  });
+});
+
+/** Files of a scratch root and how they are served without --strict-types. */
+const WEB_ROWS: { name: string; contentType: string; attachment: boolean }[] = [
+  { name: "style.css", contentType: "text/css; charset=utf-8", attachment: false },
+  { name: "app.js", contentType: "text/javascript; charset=utf-8", attachment: false },
+  { name: "app.mjs", contentType: "text/javascript; charset=utf-8", attachment: false },
+  { name: "data.json", contentType: "application/json", attachment: false },
+  { name: "app.js.map", contentType: "application/json", attachment: false },
+  { name: "site.webmanifest", contentType: "application/manifest+json", attachment: false },
+  { name: "logo.svg", contentType: "image/svg+xml", attachment: false },
+  { name: "favicon.ico", contentType: "image/x-icon", attachment: false },
+  { name: "font.woff2", contentType: "font/woff2", attachment: false },
+  { name: "module.wasm", contentType: "application/wasm", attachment: false },
+  { name: "page.htm", contentType: HTML, attachment: false },
+  { name: "NOTES.MD", contentType: "text/markdown; charset=utf-8", attachment: false },
+  // The original rows are unchanged.
+  { name: "page.html", contentType: HTML, attachment: false },
+  { name: "notes.txt", contentType: OCTET, attachment: true },
+  { name: "photo.jpeg", contentType: OCTET, attachment: true },
+  // Unknown or no extension: a download, never a guessed inline type.
+  { name: "script.php", contentType: OCTET, attachment: true },
+  { name: "Makefile", contentType: OCTET, attachment: true },
+];
+
+Deno.test("GET by default: web types inline with their registered type, unknown ones downloads", async (t) => {
+  await using dir = await tempDir();
+  const content = crypto.getRandomValues(new Uint8Array(2000));
+  for (const { name } of WEB_ROWS) await Deno.writeFile(`${dir.path}/${name}`, content);
+  await withServer({ root: dir.path }, async (server) => {
+    for (const row of WEB_ROWS) {
+      await t.step(`GET /${row.name} → ${row.contentType}`, async () => {
+        const res = await get(server.port, `/${row.name}`, READ);
+        assert.equal(res.status, 200);
+        assert.equal(res.header("content-type"), row.contentType);
+        assert.equal(
+          res.header("content-disposition"),
+          row.attachment ? `attachment; filename="${row.name}"` : null,
+        );
+        assert.equal(firstMismatch(res.body, content), -1);
+        assertCommonFields(res, row.name);
+      });
     }
   });
 });
@@ -203,7 +254,8 @@ const STATUS_ROWS: { name: string; status: number; request: (port: number) => st
 ];
 
 Deno.test("every response carries IMF-fixdate Date and Server; error bodies never echo input", async (t) => {
-  await withServer({}, async (server) => {
+  // The original table, where an unserved type is a 415.
+  await withServer({ strictTypes: true }, async (server) => {
     for (const row of STATUS_ROWS) {
       await t.step(row.name, async () => {
         const marker = `mk${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;

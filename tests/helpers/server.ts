@@ -103,6 +103,15 @@ export async function waitFor(
 /** The line main.ts logs once it accepts connections; group 1 is the port. */
 export const LISTENING = /listening on http:\/\/[^ ]*:(\d+)\//;
 
+/**
+ * `ln -s target path`: Deno.symlink needs unscoped read and write permissions, which the test
+ * task does not grant (only --allow-write=resources/uploads,tests/.tmp); --allow-run it has.
+ */
+export async function symlink(target: string, path: string): Promise<void> {
+  const { code, stderr } = await new Deno.Command("ln", { args: ["-s", target, path] }).output();
+  if (code !== 0) throw new Error(`ln -s ${target} ${path}: ${new TextDecoder().decode(stderr)}`);
+}
+
 export interface SpawnedServer {
   process: Deno.ChildProcess;
   port: number;

@@ -5,7 +5,13 @@
 
 import assert from "node:assert/strict";
 import { HttpError } from "../../../src/http/status.ts";
-import { decodePath, type ParsedTarget, parseTarget } from "../../../src/http/target.ts";
+import {
+  decodePath,
+  encodePath,
+  encodeQuery,
+  type ParsedTarget,
+  parseTarget,
+} from "../../../src/http/target.ts";
 
 /** Runs `fn` and returns the status of the HttpError it throws; fails if it returns. */
 function statusOf(fn: () => unknown): number {
@@ -163,6 +169,10 @@ const DECODE_ACCEPTS: ReadonlyArray<{ name: string; raw: string; want: string }>
   { name: "dotfile is a name", raw: "/.hidden", want: "/.hidden" },
   { name: "dots inside a name", raw: "/a..b", want: "/a..b" },
   { name: "trailing dot name", raw: "/file.", want: "/file." },
+  // A trailing "/" names a folder (served by its index.html, a listing or a 403).
+  { name: "trailing slash", raw: "/a/", want: "/a/" },
+  { name: "nested trailing slash", raw: "/a/b/", want: "/a/b/" },
+  { name: "encoded trailing slash", raw: "/a%2F", want: "/a/" },
 ];
 
 for (const { name, raw, want } of DECODE_ACCEPTS) {
@@ -187,7 +197,10 @@ const DECODE_REJECTS: ReadonlyArray<{ name: string; raw: string; status: number 
   // Empty segments and absolute paths.
   { name: "empty segment //", raw: "//etc/passwd", status: 403 },
   { name: "empty segment in the middle", raw: "/a//b", status: 403 },
-  { name: "trailing slash", raw: "/a/", status: 403 },
+  { name: "two trailing slashes", raw: "/a//", status: 403 },
+  { name: "root and an empty segment", raw: "//", status: 403 },
+  { name: "dot segment before a trailing slash", raw: "/a/./", status: 403 },
+  { name: "dot-dot segment before a trailing slash", raw: "/a/../", status: 403 },
   { name: "encoded slash making //", raw: "/%2Fetc/passwd", status: 403 },
   { name: "lower-case encoded slash making //", raw: "/a%2f/b", status: 403 },
   // Backslashes.
@@ -223,5 +236,55 @@ const DECODE_REJECTS: ReadonlyArray<{ name: string; raw: string; status: number 
 for (const { name, raw, status } of DECODE_REJECTS) {
   Deno.test(`decodePath() refuses ${name} with ${status}: ${JSON.stringify(raw)}`, () => {
     assert.equal(statusOf(() => decodePath(raw)), status);
+  });
+}
+
+const ENCODE_PATH_CASES: ReadonlyArray<{ name: string; path: string; want: string }> = [
+  { name: "root", path: "/", want: "/" },
+  { name: "plain path", path: "/a/b.html", want: "/a/b.html" },
+  { name: "folder", path: "/docs/", want: "/docs/" },
+  { name: "unreserved and !*'()", path: "/A-z_0.9~!*'()", want: "/A-z_0.9~!*'()" },
+  { name: "space", path: "/a b/", want: "/a%20b/" },
+  { name: "query and fragment characters", path: "/a?b#c", want: "/a%3Fb%23c" },
+  { name: "percent", path: "/100%", want: "/100%25" },
+  { name: "quotes and angle brackets", path: '/"<x>"', want: "/%22%3Cx%3E%22" },
+  { name: "ampersand, plus, semicolon, colon", path: "/a&b+c;d:e", want: "/a%26b%2Bc%3Bd%3Ae" },
+  { name: "non-ASCII", path: "/café/", want: "/caf%C3%A9/" },
+  { name: "astral character", path: "/😀", want: "/%F0%9F%98%80" },
+  { name: "CR LF", path: "/a\r\nSet-Cookie: x", want: "/a%0D%0ASet-Cookie%3A%20x" },
+];
+
+for (const { name, path, want } of ENCODE_PATH_CASES) {
+  Deno.test(`encodePath() encodes ${name}: ${JSON.stringify(path)}`, () => {
+    assert.equal(encodePath(path), want);
+    // What was encoded decodes back to the same path.
+    assert.equal(decodeURIComponent(want), path);
+  });
+}
+
+const ENCODE_QUERY_CASES: ReadonlyArray<{ name: string; query: string; want: string }> = [
+  { name: "empty", query: "", want: "" },
+  { name: "pairs", query: "a=1&b=2", want: "a=1&b=2" },
+  { name: "query characters", query: "x=/a?b:c@d!$'()*+,;", want: "x=/a?b:c@d!$'()*+,;" },
+  { name: "valid escapes", query: "q=%41%2f%C3%A9", want: "q=%41%2f%C3%A9" },
+  { name: "stray percent", query: "p=100%", want: "p=100%25" },
+  { name: "percent before a non-hex", query: "p=%zz", want: "p=%25zz" },
+  { name: "quotes and angle brackets", query: 'q="<script>"', want: "q=%22%3Cscript%3E%22" },
+  {
+    name: "brackets, braces, pipe, caret, backtick",
+    query: "[]{}|^`",
+    want: "%5B%5D%7B%7D%7C%5E%60",
+  },
+  { name: "backslash", query: "a\\b", want: "a%5Cb" },
+  { name: "space and hash", query: "a b#c", want: "a%20b%23c" },
+  { name: "CR LF", query: "a\r\nX: y", want: "a%0D%0AX:%20y" },
+  { name: "non-ASCII", query: "q=é😀", want: "q=%C3%A9%F0%9F%98%80" },
+];
+
+for (const { name, query, want } of ENCODE_QUERY_CASES) {
+  Deno.test(`encodeQuery() keeps a query safe: ${name}`, () => {
+    const got = encodeQuery(query);
+    assert.equal(got, want);
+    assert.match(got, /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/);
   });
 }
