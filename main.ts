@@ -1,12 +1,13 @@
 /**
- * denohttpd entry point: parse the command line, set up logging, start the server, and stop it
- * gracefully on Ctrl+C or SIGTERM.
+ * denohttpd entry point: parse the command line, set up logging, start the server, stop it
+ * gracefully on Ctrl+C or SIGTERM, reopen the log files on SIGUSR1 (logrotate) and reload what
+ * can be reloaded on SIGHUP (the log files).
  *
  * Exit status: 0 after a graceful stop or --help; 2 for bad arguments; 1 when start-up fails.
  */
 
 import { CliError, parseCli } from "./src/cli.ts";
-import { flushLogging, log, setupLogging } from "./src/log.ts";
+import { flushLogging, log, LogFileError, reopenLogs, setupLogging } from "./src/log.ts";
 import { startServer } from "./src/server/listener.ts";
 import { StartupError } from "./src/server/startup.ts";
 
@@ -32,10 +33,22 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  await setupLogging(cli.config.logLevel);
+  const { config } = cli;
+  try {
+    await setupLogging({
+      level: config.logLevel,
+      errorLog: config.errorLog,
+      accessLog: config.accessLog,
+      accessFormat: config.logFormat,
+    });
+  } catch (error) {
+    if (!(error instanceof LogFileError)) throw error;
+    say(Deno.stderr, `denohttpd: ${error.message}`);
+    return 1;
+  }
   let server;
   try {
-    server = await startServer(cli.config);
+    server = await startServer(config);
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
     // One line, through the log (which owns stderr from here on).
@@ -51,6 +64,16 @@ async function main(): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
+  const reopen = (signal: string) => () => {
+    const problems = reopenLogs();
+    for (const problem of problems) {
+      log.server.error("{signal}: {problem}; still writing to the old file", { signal, problem });
+    }
+    log.server.info("{signal}: log files reopened", { signal });
+  };
+  // logrotate's postrotate sends USR1, as to nginx; HUP reloads what can be reloaded.
+  Deno.addSignalListener("SIGUSR1", reopen("SIGUSR1"));
+  Deno.addSignalListener("SIGHUP", reopen("SIGHUP"));
   await stopped.promise;
   await flushLogging();
   return 0;

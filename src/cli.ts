@@ -7,6 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { ACCESS_FORMATS, type AccessFormat } from "./server/access_log.ts";
 import {
   DEFAULT_CONFIG,
   LOG_LEVELS,
@@ -51,6 +52,10 @@ Options:
   --max-head BYTES     request line + headers limit (default ${DEFAULT_CONFIG.maxHeadBytes})
   --max-body BYTES     request body limit (default ${DEFAULT_CONFIG.maxBodyBytes})
   --log-level LEVEL    debug, info, warning or error (default ${DEFAULT_CONFIG.logLevel})
+  --access-log FILE    access lines to FILE (appended; default: with the error log), or off
+  --error-log FILE     the error log to FILE (appended; default: stderr)
+  --log-format FORMAT  access lines as text, combined (nginx's default format) or json
+                       (default ${DEFAULT_CONFIG.logFormat})
   --uploads-max-bytes BYTES
                        space all stored uploads may take (default 1G); beyond it 507
   --min-free-bytes BYTES
@@ -74,6 +79,9 @@ const OPTIONS = {
   "max-head": { type: "string" },
   "max-body": { type: "string" },
   "log-level": { type: "string" },
+  "access-log": { type: "string" },
+  "error-log": { type: "string" },
+  "log-format": { type: "string" },
   "uploads-max-bytes": { type: "string" },
   "min-free-bytes": { type: "string" },
   "upload-rate": { type: "string" },
@@ -125,6 +133,19 @@ export function parseCli(argv: readonly string[]): CliResult {
     }
     config.logLevel = level;
   }
+  if (values["access-log"] !== undefined) {
+    config.accessLog = logFile("access-log", values["access-log"], true);
+  }
+  if (values["error-log"] !== undefined) {
+    config.errorLog = logFile("error-log", values["error-log"], false);
+  }
+  if (values["log-format"] !== undefined) {
+    const format = values["log-format"] as AccessFormat;
+    if (!ACCESS_FORMATS.includes(format)) {
+      throw new CliError(`invalid --log-format "${format}": use ${ACCESS_FORMATS.join(", ")}`);
+    }
+    config.logFormat = format;
+  }
   config.uploadsMaxBytes = byteSize("uploads-max-bytes", values["uploads-max-bytes"]) ??
     config.uploadsMaxBytes;
   config.minFreeBytes = byteSize("min-free-bytes", values["min-free-bytes"]) ??
@@ -134,6 +155,16 @@ export function parseCli(argv: readonly string[]): CliResult {
     config.uploadBurst = Math.max(1, Math.ceil(2 * config.uploadRatePerSecond));
   }
   return { kind: "run", config };
+}
+
+/** A log file's path; `off` turns the access log off. */
+function logFile(name: string, text: string, offAllowed: boolean): string {
+  if (offAllowed && text === "off") return "off";
+  // deno-lint-ignore no-control-regex
+  if (text === "" || /[\x00-\x1f]/.test(text)) {
+    throw new CliError(`invalid --${name} ${JSON.stringify(text)}: expected a file path`);
+  }
+  return text;
 }
 
 const BYTE_UNITS: Readonly<Record<string, number>> = {

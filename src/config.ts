@@ -60,8 +60,14 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   /** How often the worker snapshot is logged; 0 turns it off. */
   snapshotIntervalMs: number;
-  /** Lowest log level printed. */
+  /** Lowest log level printed in the error log. */
   logLevel: LogLevelName;
+  /** The error log's file; null: stderr. */
+  errorLog: string | null;
+  /** The access log's file; null: with the error log; "off": none. */
+  accessLog: string | null;
+  /** The access log's line format. */
+  logFormat: AccessFormat;
   /** Bytes all stored uploads may take together; beyond that uploads get 507. */
   uploadsMaxBytes: number;
   /** Bytes that must stay free on the uploads file system after an upload; else 507. */
@@ -75,6 +81,8 @@ export interface ServerConfig {
   /** ...and how long lingering may take at most, whatever the client sends. */
   lingerMaxMs: number;
 }
+
+import type { AccessFormat } from "./server/access_log.ts";
 
 export type LogLevelName = "debug" | "info" | "warning" | "error";
 export const LOG_LEVELS: readonly LogLevelName[] = ["debug", "info", "warning", "error"];
@@ -118,6 +126,12 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   shutdownGraceMs: 10_000,
   snapshotIntervalMs: 60_000,
   logLevel: "info",
+  // stderr, as a service manager (systemd, a container runtime) expects.
+  errorLog: null,
+  accessLog: null,
+  // Readable by people; `combined` is what log tools read (nginx's default), `json` what log
+  // pipelines ingest.
+  logFormat: "text",
   // 131,072 uploads at the 8 KiB body limit: far more than a person sends, and a bound on what
   // anyone who can reach the port can make the server write.
   uploadsMaxBytes: 1 << 30,

@@ -1,10 +1,13 @@
 /**
- * Logging setup: the one module that knows the logging library (LogTape).
+ * Logging: the one module that knows the logging library (LogTape), and the access log.
  *
- * Every line carries an RFC 3339 UTC timestamp, the level and the category, and goes to
- * stderr. Lines are gathered and written together (see `StderrWriter`), never dropped unless
- * stderr stops taking output altogether. Until `setupLogging` runs (as in in-process tests)
- * loggers are silent.
+ * The error log (start-up, connections, pool, warnings) goes to stderr or `--error-log FILE`;
+ * every line carries an RFC 3339 UTC timestamp, the level and the category. Access lines (one
+ * per exchange, see server/access_log.ts) go to the error log's stream or `--access-log FILE`,
+ * as text, combined or JSON. Lines are gathered and written together (see `LogWriter`), never
+ * dropped unless the destination stops taking output altogether. Files are reopened on demand
+ * (`reopenLogs`, for logrotate). Until `setupLogging` runs (as in in-process tests) nothing is
+ * written.
  */
 
 import {
@@ -18,6 +21,7 @@ import {
   type TextFormatter,
 } from "@logtape/logtape";
 import type { LogLevelName } from "./config.ts";
+import { ACCESS_FORMATTERS, type AccessFormat, type AccessRecord } from "./server/access_log.ts";
 
 export type { Logger };
 
@@ -66,15 +70,96 @@ export class ThrottledWarning {
   }
 }
 
-export async function setupLogging(level: LogLevelName): Promise<void> {
+export interface LogSetup {
+  level: LogLevelName;
+  /** The error log's file; null for stderr. */
+  errorLog: string | null;
+  /** The access log's file; null for the error log's stream; "off" for none. */
+  accessLog: string | null;
+  accessFormat: AccessFormat;
+}
+
+/** A log file that cannot be opened (at start-up: the caller exits with one line). */
+export class LogFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LogFileError";
+  }
+}
+
+interface AccessSink {
+  writer: LogWriter;
+  format: (record: AccessRecord) => string;
+  /** Text lines get the error log's prefix (time, level, category). */
+  prefixed: boolean;
+}
+
+let access: AccessSink | null = null;
+let files: LogWriter[] = [];
+
+/**
+ * Opens the log destinations and routes the loggers to them. Throws LogFileError naming the
+ * file when one cannot be opened for appending.
+ */
+export async function setupLogging(setup: LogSetup): Promise<void> {
+  const errorWriter = new LogWriter(setup.errorLog);
+  files = setup.errorLog === null ? [] : [errorWriter];
+  access = null;
+  if (setup.accessLog !== "off") {
+    const writer = setup.accessLog === null ? errorWriter : new LogWriter(setup.accessLog);
+    if (setup.accessLog !== null) files.push(writer);
+    // Access lines are info: a quieter error log leaves them out unless they have a file.
+    const wanted = setup.accessLog !== null || LEVEL_ORDER[setup.level] <= LEVEL_ORDER.info;
+    if (wanted) {
+      access = {
+        writer,
+        format: ACCESS_FORMATTERS[setup.accessFormat],
+        prefixed: setup.accessFormat === "text",
+      };
+    }
+  }
   const formatter = getTextFormatter({ timestamp: rfc3339, value: "bare" });
   await configure({
-    sinks: { stderr: batchedStderrSink(formatter) },
+    sinks: { errors: batchedSink(errorWriter, formatter) },
     loggers: [
-      { category: ["denohttpd"], sinks: ["stderr"], lowestLevel: level },
-      { category: ["logtape", "meta"], sinks: ["stderr"], lowestLevel: "warning" },
+      { category: ["denohttpd"], sinks: ["errors"], lowestLevel: setup.level },
+      { category: ["logtape", "meta"], sinks: ["errors"], lowestLevel: "warning" },
     ],
   });
+}
+
+const LEVEL_ORDER: Readonly<Record<LogLevelName, number>> = {
+  debug: 0,
+  info: 1,
+  warning: 2,
+  error: 3,
+};
+
+/** Writes the access line of one exchange (nothing before setupLogging, or with the log off). */
+export function writeAccess(record: AccessRecord): void {
+  if (access === null) return;
+  const line = access.format(record);
+  access.writer.add(
+    access.prefixed ? `${rfc3339(record.timeMs)} [INF] denohttpd·access: ${line}\n` : `${line}\n`,
+    false,
+  );
+}
+
+/**
+ * Reopens every log file by its name (after logrotate moved it away): lines from now on go to
+ * the new file, lines already waiting to the old one. Returns a message for each file that
+ * could not be reopened; it keeps writing to its old file.
+ */
+export function reopenLogs(): string[] {
+  const problems: string[] = [];
+  for (const writer of files) {
+    try {
+      writer.reopen();
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  return problems;
 }
 
 let lastStampMs = -1;
@@ -93,30 +178,68 @@ function rfc3339(ms: number): string {
 const BATCH_CHARS = 64 * 1024;
 /** ...or this long after its first line, whichever comes first. */
 const BATCH_DELAY_MS = 50;
-/** Characters allowed to wait while stderr does not take them (a stuck pipe); see below. */
+/** Characters allowed to wait while the destination does not take them (a stuck pipe). */
 const BACKLOG_CHARS = 16 * 1024 * 1024;
 /** How soon a write that stderr refused (non-blocking and full) is tried again. */
 const RETRY_MS = 10;
 /** At exit, how long waiting lines may take to be written before the process goes anyway. */
 const EXIT_FLUSH_MS = 2_000;
 
+/** Where a writer's bytes go: stderr, or a file opened for appending. */
+interface Destination {
+  write(bytes: Uint8Array): Promise<number>;
+  writeSync(bytes: Uint8Array): number;
+  close(): void;
+}
+
+const STDERR: Destination = {
+  write: (bytes) => Deno.stderr.write(bytes),
+  writeSync: (bytes) => Deno.stderr.writeSync(bytes),
+  close: () => {},
+};
+
+function openAppend(path: string): Destination {
+  try {
+    return Deno.openSync(path, { write: true, append: true, create: true });
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotCapable ||
+        error instanceof Deno.errors.PermissionDenied
+      ? `not permitted (grant it with --allow-write=${path})`
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new LogFileError(`cannot open log file ${path}: ${why}`);
+  }
+}
+
 /**
- * Gathers formatted lines and writes them to stderr a batch at a time, one asynchronous write
- * in flight: an access line per request costs a string append, not a write each, and a slow
- * reader of stderr never stalls the server.
+ * Gathers formatted lines and writes them a batch at a time, one asynchronous write in flight:
+ * a line per request costs a string append, not a write each, and a slow reader of stderr
+ * never stalls the server.
  *
  * Invariants: lines go out in order; nothing is dropped while fewer than BACKLOG_CHARS wait.
- * Beyond that (stderr stuck for good) further lines are counted and dropped, and a warning
- * with the count is written once stderr moves again: memory stays bounded and the server
+ * Beyond that (the destination stuck for good) further lines are counted and dropped, and a
+ * warning with the count is written once it moves again: memory stays bounded and the server
  * keeps serving. Warnings and errors are written at once, the rest at most BATCH_DELAY_MS late.
+ * A reopen takes effect between two writes: no line is split between the old and new file.
  */
-class StderrWriter {
+class LogWriter {
   readonly #encoder = new TextEncoder();
+  readonly #path: string | null;
+  #destination: Destination;
   #batch = "";
   #dropped = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #writing: Promise<void> | null = null;
   #closed = false;
+  /** Destinations replaced by a reopen, with what is still to be written to each. */
+  readonly #retired: { destination: Destination; text: string }[] = [];
+
+  /** `path` null: stderr. */
+  constructor(path: string | null) {
+    this.#path = path;
+    this.#destination = path === null ? STDERR : openAppend(path);
+  }
 
   add(line: string, urgent: boolean): void {
     if (this.#closed) return;
@@ -135,8 +258,21 @@ class StderrWriter {
   }
 
   /**
-   * Resolves once everything added so far is written, or after `timeoutMs` if stderr does not
-   * take it (so a stuck pipe cannot hold the process at exit).
+   * Opens the file by its name again; what waits now goes to the new file, so a line written
+   * before the reopen was asked for can still land in the old one, never after.
+   */
+  reopen(): void {
+    if (this.#path === null) return;
+    const fresh = openAppend(this.#path);
+    // What waits now was logged before the reopen: it goes to the old file, then that closes.
+    this.#retired.push({ destination: this.#destination, text: this.#take() });
+    this.#destination = fresh;
+    this.#start();
+  }
+
+  /**
+   * Resolves once everything added so far is written, or after `timeoutMs` if the destination
+   * does not take it (so a stuck pipe cannot hold the process at exit).
    */
   async flush(timeoutMs: number): Promise<void> {
     this.#start();
@@ -158,7 +294,7 @@ class StderrWriter {
     try {
       const bytes = this.#encoder.encode(text);
       for (let offset = 0; offset < bytes.length;) {
-        offset += Deno.stderr.writeSync(bytes.subarray(offset));
+        offset += this.#destination.writeSync(bytes.subarray(offset));
       }
     } catch {
       // Nowhere left to report to.
@@ -168,7 +304,8 @@ class StderrWriter {
   #start(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#writing !== null || (this.#batch === "" && this.#dropped === 0)) return;
+    if (this.#writing !== null) return;
+    if (this.#batch === "" && this.#dropped === 0 && this.#retired.length === 0) return;
     this.#writing = this.#drain().finally(() => {
       this.#writing = null;
     });
@@ -180,7 +317,7 @@ class StderrWriter {
     this.#batch = "";
     if (this.#dropped > 0) {
       text = `${rfc3339(Date.now())} [WRN] denohttpd·log: ${this.#dropped} log line(s) ` +
-        `dropped: stderr did not take output for too long\n${text}`;
+        `dropped: the log did not take output for too long\n${text}`;
       this.#dropped = 0;
     }
     return text;
@@ -188,40 +325,70 @@ class StderrWriter {
 
   async #drain(): Promise<void> {
     for (;;) {
+      for (let old = this.#retired.shift(); old !== undefined; old = this.#retired.shift()) {
+        if (old.text !== "") await this.#writeAll(old.destination, old.text);
+        old.destination.close();
+      }
       const text = this.#take();
       if (text === "") return;
-      const bytes = this.#encoder.encode(text);
-      for (let offset = 0; offset < bytes.length;) {
-        try {
-          offset += await Deno.stderr.write(bytes.subarray(offset));
-        } catch (error) {
-          if (!(error instanceof Deno.errors.WouldBlock)) {
-            // stderr is gone (closed pipe): nothing can be reported any more.
+      if (!await this.#writeAll(this.#destination, text)) return;
+    }
+  }
+
+  /** Writes `text` whole to `destination`; false when it is gone for good. */
+  async #writeAll(destination: Destination, text: string): Promise<boolean> {
+    const bytes = this.#encoder.encode(text);
+    for (let offset = 0; offset < bytes.length;) {
+      try {
+        offset += await destination.write(bytes.subarray(offset));
+      } catch (error) {
+        if (!(error instanceof Deno.errors.WouldBlock)) {
+          // The destination is gone (closed pipe, file system error): nothing can be reported.
+          if (destination === this.#destination) {
             this.#closed = true;
             this.#batch = "";
-            return;
           }
-          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+          return false;
         }
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
     }
+    return true;
   }
 }
 
-function batchedStderrSink(formatter: TextFormatter): Sink & AsyncDisposable {
-  const writer = new StderrWriter();
-  // An uncaught error ends the process without disposing; write what waits first.
-  globalThis.addEventListener("error", () => writer.flushSync());
-  globalThis.addEventListener("unhandledrejection", () => writer.flushSync());
+const writers = new Set<LogWriter>();
+
+function batchedSink(writer: LogWriter, formatter: TextFormatter): Sink & AsyncDisposable {
+  writers.add(writer);
   const sink = (record: LogRecord) => {
     const urgent = record.level === "warning" || record.level === "error" ||
       record.level === "fatal";
     writer.add(formatter(record), urgent);
   };
-  return Object.assign(sink, { [Symbol.asyncDispose]: () => writer.flush(EXIT_FLUSH_MS) });
+  return Object.assign(sink, {
+    [Symbol.asyncDispose]: async () => {
+      await Promise.all([...allWriters()].map((w) => w.flush(EXIT_FLUSH_MS)));
+    },
+  });
 }
 
-/** Flushes buffered lines; call before the process exits. */
+function allWriters(): Set<LogWriter> {
+  const all = new Set(writers);
+  for (const file of files) all.add(file);
+  if (access !== null) all.add(access.writer);
+  return all;
+}
+
+// An uncaught error ends the process without disposing; write what waits first.
+globalThis.addEventListener("error", () => {
+  for (const writer of allWriters()) writer.flushSync();
+});
+globalThis.addEventListener("unhandledrejection", () => {
+  for (const writer of allWriters()) writer.flushSync();
+});
+
+/** Flushes buffered lines (both logs); call before the process exits. */
 export async function flushLogging(): Promise<void> {
   await dispose();
 }

@@ -15,7 +15,7 @@ import { type ParseEvent, type RequestHead, RequestParser } from "../http/parser
 import { checkHost } from "../http/host.ts";
 import { keepAliveAfter } from "../http/persistence.ts";
 import { CONTINUE_BYTES, encodeResponse, serializeHead } from "../http/response.ts";
-import { HttpError, statusText } from "../http/status.ts";
+import { HttpError } from "../http/status.ts";
 import { decodePath, parseTarget } from "../http/target.ts";
 import { errorReply, type Exchange, type Reply } from "../handlers/reply.ts";
 import { checkMethod, route } from "../handlers/router.ts";
@@ -63,6 +63,10 @@ export class Connection {
   /** The peer's FIN was read: nothing unread is left in the socket. */
   #peerClosed = false;
   #hostNote = "";
+  /** The exchange in progress: when its head was complete, its worker, its wait for one. */
+  #exchangeStartedAt = 0;
+  #worker = 0;
+  #queuedMs = 0;
   #closed = false;
   #fate = "closed by peer";
 
@@ -204,9 +208,11 @@ export class Connection {
     server.stats.requests++;
     this.#continueSent = false;
     this.#setState("active");
+    this.#exchangeStartedAt = performance.now();
+    this.#worker = 0;
+    this.#queuedMs = 0;
 
     let worker = 0;
-    let queueNote = "";
     let reply: Reply;
     try {
       let ex: Exchange;
@@ -236,16 +242,18 @@ export class Connection {
         const since = Date.now();
         worker = await taken;
         const waited = Date.now() - since;
-        queueNote = `; queued ${waited} ms for worker #${worker}`;
+        // At least 1: a wait is noted even when it took less than a millisecond.
+        this.#queuedMs = Math.max(1, waited);
         if (log.pool.isEnabledFor("debug")) {
           log.pool.debug(plain(`worker #${worker} took queued conn#${this.id} after ${waited} ms`));
         }
       }
+      this.#worker = worker;
       reply = await route(ex, server.site);
     } catch (error) {
       if (error instanceof PeerGone) {
         if (worker !== 0) server.pool.release(worker);
-        this.#logExchange(head, null, 0, `aborted: ${error.message}${queueNote}`);
+        this.#logExchange(head, null, 0, `aborted: ${error.message}`);
         throw error;
       }
       reply = this.#errorReply(error);
@@ -265,7 +273,7 @@ export class Connection {
         !this.#continueSent && head.contentLength !== 0,
     });
     try {
-      await this.#sendReply(head, reply, keepAlive, worker, queueNote);
+      await this.#sendReply(head, reply, keepAlive);
     } finally {
       if (worker !== 0) server.pool.release(worker);
     }
@@ -378,13 +386,7 @@ export class Connection {
   }
 
   /** Writes `reply` to `request` (null: its head could not be parsed) and logs the exchange. */
-  async #sendReply(
-    request: RequestHead | null,
-    reply: Reply,
-    keepAlive: boolean,
-    worker = 0,
-    queueNote = "",
-  ): Promise<void> {
+  async #sendReply(request: RequestHead | null, reply: Reply, keepAlive: boolean): Promise<void> {
     const keepAliveValue = keepAlive ? this.#server.keepAliveValue : null;
     const withBody = request?.method !== "HEAD";
     const body = reply.body;
@@ -407,39 +409,41 @@ export class Connection {
           progress.sent = body.length;
         } else {
           await this.#write(encodeResponse(head, null));
-          await this.#streamFile(body, reply.length, worker, progress);
+          await this.#streamFile(body, reply.length, this.#worker, progress);
         }
       }
     } catch (error) {
       const fate = `aborted: ${describeFailure(error, this.#expired)}`;
-      this.#logExchange(request, reply, progress.sent, fate + queueNote);
+      this.#logExchange(request, reply, progress.sent, fate);
       throw error;
     } finally {
       if (body !== null && !(body instanceof Uint8Array)) body.close();
     }
     this.#server.stats.responses++;
-    this.#logExchange(
-      request,
-      reply,
-      progress.sent,
-      (keepAlive ? "keep-alive" : "close") + queueNote,
-    );
+    this.#logExchange(request, reply, progress.sent, keepAlive ? "keep-alive" : "close");
   }
 
   /**
-   * One access line per exchange, like nginx's access log, also for one cut short; a
-   * pre-formatted line costs a fraction of a structured record (README "Benchmarks").
-   * `reply` null: the request ended before any response (e.g. the client left mid-body).
+   * One access record per exchange, like nginx's access log, also for one cut short. `request`
+   * null: no complete head (a refusal); `reply` null: the request ended before any response
+   * (e.g. the client left mid-body).
    */
   #logExchange(request: RequestHead | null, reply: Reply | null, sent: number, fate: string): void {
-    const what = request === null
-      ? "no complete request head (host not checked)"
-      : `${request.method} ${request.target} HTTP/1.${request.minor} (${this.#hostNote})`;
-    const outcome = reply === null
-      ? "no response"
-      : `${reply.status} ${statusText(reply.status)}, ${sent} body bytes`;
-    const note = reply?.note === undefined ? "" : ` (${reply.note})`;
-    log.access.info(plain(`conn#${this.id} ${what} -> ${outcome}, ${fate}${note}`));
+    const now = performance.now();
+    this.#server.recordExchange({
+      timeMs: Date.now(),
+      conn: this.id,
+      client: this.#client,
+      request,
+      hostNote: request === null ? "" : this.#hostNote,
+      status: reply?.status ?? 0,
+      bytes: sent,
+      durationMs: request === null ? 0 : now - this.#exchangeStartedAt,
+      worker: request === null ? 0 : this.#worker,
+      queuedMs: request === null ? 0 : this.#queuedMs,
+      fate,
+      note: reply?.note,
+    });
   }
 
   /** Sends exactly `length` bytes of `file` in worker-sized chunks; memory stays flat. */

@@ -10,7 +10,8 @@ import type { ParserLimits } from "../http/parser.ts";
 import type { Site } from "../handlers/router.ts";
 import type { Connection } from "./connection.ts";
 import type { WorkerPool } from "./pool.ts";
-import { log, plain } from "../log.ts";
+import { log, plain, writeAccess } from "../log.ts";
+import type { AccessRecord } from "./access_log.ts";
 
 /** Under sustained load most requests queue briefly; one warning a second says so. */
 const SATURATION_WARNING_INTERVAL_MS = 1_000;
@@ -88,6 +89,11 @@ export class ServerState {
     ));
     this.#lastWarningAt = now;
     this.#queuedSinceWarning = 0;
+  }
+
+  /** The end of one exchange: its access line (and whatever else counts exchanges). */
+  recordExchange(record: AccessRecord): void {
+    writeAccess(record);
   }
 
   /** The streaming buffer owned by `worker` (allocated on first use, then reused). */
