@@ -15,6 +15,7 @@ import {
   SERVER_VERSION,
   type ServerConfig,
 } from "./config.ts";
+import { canonicalAllowedHost } from "./http/host.ts";
 
 export class CliError extends Error {
   constructor(message: string) {
@@ -52,6 +53,9 @@ Options:
                        space that must stay free on the uploads disk (default 64M); else 507
   --upload-rate N/s    uploads per second per client address, bursts of 2N (default ${DEFAULT_CONFIG.uploadRatePerSecond}/s);
                        beyond it 429 with Retry-After; 0 turns the limit off
+  --allow-host NAME    also serve requests whose Host is NAME (with the server's port) or
+                       NAME:PORT (a proxy's); repeatable; '*' turns the Host check off
+                       (unsafe: pages of any site can then reach the server by DNS rebinding)
   -h, --help           show this help
   -V, --version        show the version
 `;
@@ -68,6 +72,7 @@ const OPTIONS = {
   "uploads-max-bytes": { type: "string" },
   "min-free-bytes": { type: "string" },
   "upload-rate": { type: "string" },
+  "allow-host": { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -117,6 +122,16 @@ export function parseCli(argv: readonly string[]): CliResult {
   if (values["upload-rate"] !== undefined) {
     config.uploadRatePerSecond = rate("upload-rate", values["upload-rate"]);
     config.uploadBurst = Math.max(1, Math.ceil(2 * config.uploadRatePerSecond));
+  }
+  if (values["allow-host"] !== undefined) {
+    config.allowHosts = values["allow-host"].map((text) => {
+      const name = canonicalAllowedHost(text);
+      if (name !== null) return name;
+      throw new CliError(
+        `invalid --allow-host ${JSON.stringify(text)}: expected a name or address, optionally ` +
+          "with :PORT (e.g. myhost.lan, 192.168.1.5, proxy.example:443), or '*'",
+      );
+    });
   }
   return { kind: "run", config };
 }

@@ -66,6 +66,12 @@ export interface ServerConfig {
   lingerIdleMs: number;
   /** ...and how long lingering may take at most, whatever the client sends. */
   lingerMaxMs: number;
+  /**
+   * `--allow-host`: Host names accepted beside localhost, 127.0.0.1 and `host`, lower-case;
+   * `name` means `name:<port>`, `name:port` that port (and bare `name` for 80 or 443); `*`
+   * turns the Host check off.
+   */
+  allowHosts: readonly string[];
 }
 
 export type LogLevelName = "debug" | "info" | "warning" | "error";
@@ -112,4 +118,8 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // for 2 s has nothing left in flight, so the close cannot reset it.
   lingerIdleMs: 2_000,
   lingerMaxMs: 30_000,
+  // Only the names that reach this machine itself; a LAN name or a proxy's public name is the
+  // operator's to add. A Host check is what stops DNS rebinding (a foreign page whose name
+  // resolves to this machine), so it is never off by default.
+  allowHosts: [],
 };

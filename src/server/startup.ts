@@ -8,6 +8,7 @@
 
 import type { ServerConfig } from "../config.ts";
 import { FileCache } from "../handlers/file_cache.ts";
+import { isWildcardAddress } from "../http/host.ts";
 import type { Site } from "../handlers/router.ts";
 import { RateLimiter } from "../handlers/rate_limit.ts";
 import { UploadStore } from "../handlers/upload_store.ts";
@@ -93,6 +94,26 @@ export function openListener(config: ServerConfig): Deno.Listener {
   } catch (error) {
     throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${reason(error)}`);
   }
+}
+
+/**
+ * Says which Host values are served when that is not obvious: bound to every interface (other
+ * machines reach it by names the server cannot know), with `--allow-host` names, or with the
+ * check off (a warning: any page can then reach the server through DNS rebinding).
+ */
+export function logAcceptedHosts(config: ServerConfig, allowed: ReadonlySet<string> | null): void {
+  if (allowed === null) {
+    log.server.warn(
+      "accepting any Host (--allow-host '*'): a page of any site can reach this server by DNS rebinding",
+    );
+    return;
+  }
+  const wildcard = isWildcardAddress(config.host);
+  if (!wildcard && config.allowHosts.length === 0) return;
+  log.server.info("accepting Host {hosts}{hint}", {
+    hosts: [...allowed].join(", "),
+    hint: wildcard ? "; add LAN names with --allow-host NAME" : "",
+  });
 }
 
 /** A one-line reason for a start-up failure, naming the sandbox when it is the cause. */
