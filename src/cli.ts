@@ -15,6 +15,7 @@ import {
   SERVER_VERSION,
   type ServerConfig,
 } from "./config.ts";
+import { ANY_ORIGIN, canonicalOrigin } from "./http/cors.ts";
 import { canonicalAllowedHost } from "./http/host.ts";
 
 export class CliError extends Error {
@@ -56,6 +57,8 @@ Options:
   --allow-host NAME    also serve requests whose Host is NAME (with the server's port) or
                        NAME:PORT (a proxy's); repeatable; '*' turns the Host check off
                        (unsafe: pages of any site can then reach the server by DNS rebinding)
+  --cors ORIGIN        let pages of ORIGIN (scheme://host[:port]) read responses, preflights
+                       answered; repeatable; '*' for any origin but null
   -h, --help           show this help
   -V, --version        show the version
 `;
@@ -73,6 +76,7 @@ const OPTIONS = {
   "min-free-bytes": { type: "string" },
   "upload-rate": { type: "string" },
   "allow-host": { type: "string", multiple: true },
+  cors: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -130,6 +134,16 @@ export function parseCli(argv: readonly string[]): CliResult {
       throw new CliError(
         `invalid --allow-host ${JSON.stringify(text)}: expected a name or address, optionally ` +
           "with :PORT (e.g. myhost.lan, 192.168.1.5, proxy.example:443), or '*'",
+      );
+    });
+  }
+  if (values.cors !== undefined) {
+    config.corsOrigins = values.cors.map((text) => {
+      const origin = text === ANY_ORIGIN ? text : canonicalOrigin(text);
+      if (origin !== null) return origin;
+      throw new CliError(
+        `invalid --cors ${JSON.stringify(text)}: expected an origin scheme://host[:port] ` +
+          "without a path (e.g. https://app.example, http://localhost:3000), null, or '*'",
       );
     });
   }

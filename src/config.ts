@@ -72,6 +72,10 @@ export interface ServerConfig {
    * turns the Host check off.
    */
   allowHosts: readonly string[];
+  /** `--cors`: origins (canonical `scheme://host[:port]`, `null`, or `*`) that may read responses. */
+  corsOrigins: readonly string[];
+  /** `Access-Control-Max-Age` of a preflight's answer: how long a browser may reuse it. */
+  corsMaxAgeSeconds: number;
 }
 
 export type LogLevelName = "debug" | "info" | "warning" | "error";
@@ -122,4 +126,11 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // operator's to add. A Host check is what stops DNS rebinding (a foreign page whose name
   // resolves to this machine), so it is never off by default.
   allowHosts: [],
+  // None: pages of other origins cannot read responses (the browser's same-origin policy), as
+  // from nginx, Python's http.server and Deno's file server unless configured.
+  corsOrigins: [],
+  // Ten minutes: Chromium's cap was 600 s for years (now 7200 s), Firefox allows a day; short
+  // enough that a changed --cors reaches open pages soon, long enough to spare a preflight
+  // before every upload.
+  corsMaxAgeSeconds: 600,
 };

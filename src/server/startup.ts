@@ -8,6 +8,7 @@
 
 import type { ServerConfig } from "../config.ts";
 import { FileCache } from "../handlers/file_cache.ts";
+import { corsPolicy } from "../http/cors.ts";
 import { isWildcardAddress } from "../http/host.ts";
 import type { Site } from "../handlers/router.ts";
 import { RateLimiter } from "../handlers/rate_limit.ts";
@@ -82,6 +83,7 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
           ? new RateLimiter(config.uploadRatePerSecond, config.uploadBurst)
           : null,
       },
+      cors: corsPolicy(config.corsOrigins, config.corsMaxAgeSeconds),
     },
     close: () => cache.close(),
   };
