@@ -54,6 +54,8 @@ Options:
                        space that must stay free on the uploads disk (default 64M); else 507
   --upload-rate N/s    uploads per second per client address, bursts of 2N (default ${DEFAULT_CONFIG.uploadRatePerSecond}/s);
                        beyond it 429 with Retry-After; 0 turns the limit off
+  --uploads DIR        folder uploads are saved in (default <root>/uploads; must be inside
+                       --allow-write and --allow-read)
   --allow-host NAME    also serve requests whose Host is NAME (with the server's port) or
                        NAME:PORT (a proxy's); repeatable; '*' turns the Host check off
                        (unsafe: pages of any site can then reach the server by DNS rebinding)
@@ -75,6 +77,7 @@ const OPTIONS = {
   "uploads-max-bytes": { type: "string" },
   "min-free-bytes": { type: "string" },
   "upload-rate": { type: "string" },
+  uploads: { type: "string" },
   "allow-host": { type: "string", multiple: true },
   cors: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
@@ -126,6 +129,10 @@ export function parseCli(argv: readonly string[]): CliResult {
   if (values["upload-rate"] !== undefined) {
     config.uploadRatePerSecond = rate("upload-rate", values["upload-rate"]);
     config.uploadBurst = Math.max(1, Math.ceil(2 * config.uploadRatePerSecond));
+  }
+  if (values.uploads !== undefined) {
+    if (values.uploads === "") throw new CliError("--uploads must not be empty");
+    config.uploads = values.uploads;
   }
   if (values["allow-host"] !== undefined) {
     config.allowHosts = values["allow-host"].map((text) => {

@@ -13,7 +13,7 @@ export interface ServerConfig {
   port: number;
   /** Address to bind; also accepted as a Host value beside localhost and 127.0.0.1. */
   host: string;
-  /** Folder that is served; uploads go to `<root>/uploads`. */
+  /** Folder that is served; uploads go to `<root>/uploads` unless `uploads` says otherwise. */
   root: string;
   /** Requests served at once (reading the body, reading the file, writing the response). */
   poolSize: number;
@@ -76,6 +76,8 @@ export interface ServerConfig {
   corsOrigins: readonly string[];
   /** `Access-Control-Max-Age` of a preflight's answer: how long a browser may reuse it. */
   corsMaxAgeSeconds: number;
+  /** `--uploads`: the folder uploads are saved in; null means `<root>/uploads`. */
+  uploads: string | null;
 }
 
 export type LogLevelName = "debug" | "info" | "warning" | "error";
@@ -133,4 +135,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // enough that a changed --cors reaches open pages soon, long enough to spare a preflight
   // before every upload.
   corsMaxAgeSeconds: 600,
+  // The original design's resources/uploads, inside the root, so `deno task start`'s
+  // --allow-write=resources/uploads covers it.
+  uploads: null,
 };

@@ -29,7 +29,10 @@ export interface PreparedSite {
   close(): void;
 }
 
-/** Resolves the root, makes the uploads folder, removes crash leftovers, sets up the cache. */
+/**
+ * Resolves the root, makes the uploads folder (`--uploads`, else `<root>/uploads`), removes
+ * crash leftovers, sets up the cache.
+ */
 export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
   let rootReal: string;
   try {
@@ -38,13 +41,19 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
   } catch (error) {
     throw new StartupError(`cannot serve root "${config.root}": ${reason(error)}`);
   }
-  const uploadsDir = `${rootReal}/uploads`;
+  let uploadsDir = config.uploads ?? `${rootReal}/uploads`;
+  try {
+    await Deno.mkdir(uploadsDir, { recursive: true });
+    // A folder of its own is named by its real path, like the root, in the log and to handlers.
+    if (config.uploads !== null) uploadsDir = await Deno.realPath(uploadsDir);
+  } catch (error) {
+    throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${reason(error)}`);
+  }
   const store = new UploadStore(uploadsDir, {
     maxBytes: config.uploadsMaxBytes,
     minFreeBytes: config.minFreeBytes,
   });
   try {
-    await Deno.mkdir(uploadsDir, { recursive: true });
     const { removed, freeSpaceChecked } = await store.open();
     if (removed > 0) {
       log.server.warn("removed {removed} partial upload(s) left by an earlier crash", { removed });
