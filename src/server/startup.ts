@@ -17,9 +17,16 @@ import { log } from "../log.ts";
 
 /** A start-up problem with a one-line explanation for the operator. */
 export class StartupError extends Error {
-  constructor(message: string) {
+  /**
+   * The sandbox refused the root or the uploads folder (NotCapable): main.ts adds the
+   * `deno run` line that grants them.
+   */
+  readonly sandboxDenied: boolean;
+
+  constructor(message: string, options: { sandboxDenied?: boolean } = {}) {
     super(message);
     this.name = "StartupError";
+    this.sandboxDenied = options.sandboxDenied ?? false;
   }
 }
 
@@ -39,7 +46,9 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
     rootReal = await Deno.realPath(config.root);
     if (!(await Deno.stat(rootReal)).isDirectory) throw new Error("not a directory");
   } catch (error) {
-    throw new StartupError(`cannot serve root "${config.root}": ${reason(error)}`);
+    throw new StartupError(`cannot serve root "${config.root}": ${folderReason(error)}`, {
+      sandboxDenied: error instanceof Deno.errors.NotCapable,
+    });
   }
   let uploadsDir = config.uploads ?? `${rootReal}/uploads`;
   try {
@@ -47,7 +56,9 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
     // A folder of its own is named by its real path, like the root, in the log and to handlers.
     if (config.uploads !== null) uploadsDir = await Deno.realPath(uploadsDir);
   } catch (error) {
-    throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${reason(error)}`);
+    throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${folderReason(error)}`, {
+      sandboxDenied: error instanceof Deno.errors.NotCapable,
+    });
   }
   const store = new UploadStore(uploadsDir, {
     maxBytes: config.uploadsMaxBytes,
@@ -65,7 +76,9 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
       );
     }
   } catch (error) {
-    throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${reason(error)}`);
+    throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${folderReason(error)}`, {
+      sandboxDenied: error instanceof Deno.errors.NotCapable,
+    });
   }
 
   const cache = new FileCache(config.fileCacheBytes);
@@ -125,6 +138,14 @@ export function logAcceptedHosts(config: ServerConfig, allowed: ReadonlySet<stri
     hosts: [...allowed].join(", "),
     hint: wildcard ? "; add LAN names with --allow-host NAME" : "",
   });
+}
+
+/** Why a folder cannot be used; main.ts follows a sandbox refusal with the line that grants it. */
+function folderReason(error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable) {
+    return "outside the sandbox's --allow-read / --allow-write scope";
+  }
+  return reason(error);
 }
 
 /** A one-line reason for a start-up failure, naming the sandbox when it is the cause. */

@@ -1,11 +1,13 @@
 /**
- * `--uploads DIR` end to end: uploads are saved in the folder given (made if missing, crash
- * leftovers removed), not in `<root>/uploads`.
+ * `--uploads DIR` and the sandbox hint end to end: uploads are saved in the folder given (made
+ * if missing, crash leftovers removed), not in `<root>/uploads`; when --root or --uploads lie
+ * outside the sandbox, start-up fails with one line (status 1) ending in the `deno run` line
+ * that grants them, and that line, run as it is, starts a server that serves and saves there.
  */
 
 import assert from "node:assert/strict";
-import { bytes, exchange } from "../helpers/raw_client.ts";
-import { tempDir, tempRoot, withServer } from "../helpers/server.ts";
+import { bytes, exchange, get } from "../helpers/raw_client.ts";
+import { runCli, spawnServer, tempDir, tempRoot, withServer } from "../helpers/server.ts";
 
 const NAME = /^\/uploads\/(upload_\d{8}_\d{6}_[A-Za-z0-9]{4}\.json)$/;
 
@@ -52,4 +54,127 @@ Deno.test("--uploads: partial uploads left there by a crash are removed at start
   await withServer({ root: root.path, uploads: uploads.path }, async () => {
     assert.deepEqual(await names(uploads.path), ["upload_20260101_000000_abcd.json"]);
   });
+});
+
+/** Words of a POSIX shell line that uses only plain words and single quotes ('\'' included). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let word: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] as string;
+    if (c === " ") {
+      if (word !== null) words.push(word);
+      word = null;
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      assert.ok(end > i, `unterminated quote in ${line}`);
+      word = (word ?? "") + line.slice(i + 1, end);
+      i = end;
+    } else if (c === "\\") {
+      word = (word ?? "") + (line[++i] ?? "");
+    } else {
+      assert.match(c, /[A-Za-z0-9_@%+=:,./-]/, `unquoted ${JSON.stringify(c)} in ${line}`);
+      word = (word ?? "") + c;
+    }
+  }
+  if (word !== null) words.push(word);
+  return words;
+}
+
+/**
+ * Runs main.ts with `args` in `deno task start`'s sandbox, expects the one-line sandbox failure
+ * naming `folder`, and returns the words of the `deno run` line it offers.
+ */
+async function grantLine(args: string[], folder: string): Promise<string[]> {
+  const { code, out, err } = await runCli(args);
+  assert.equal(code, 1, `exit status ${code}:\n${err}`);
+  assert.equal(out, "");
+  const lines = err.split("\n").filter((line) => line.trim() !== "");
+  assert.equal(lines.length, 1, `not one line:\n${err}`);
+  const line = lines[0] as string;
+  assert.ok(line.includes(folder), line);
+  assert.match(line, /outside the sandbox/);
+  const marker = "; to grant it, run: ";
+  const at = line.indexOf(marker);
+  assert.ok(at > 0, line);
+  return shellWords(line.slice(at + marker.length));
+}
+
+/** `deno run PERMISSIONS main.ts ARGS` → the permissions and the arguments. */
+function splitRun(words: string[]): { permissions: string[]; args: string[] } {
+  assert.deepEqual(words.slice(0, 2), ["deno", "run"]);
+  const script = words.indexOf("main.ts");
+  assert.ok(script > 2, words.join(" "));
+  return { permissions: words.slice(2, script), args: words.slice(script + 1) };
+}
+
+// The spawned servers' piped stderr is read by the helper until the child exits; its read op
+// may complete a tick after the exit status, which the op sanitizer would flag.
+const SPAWNED = { sanitizeOps: false, sanitizeResources: false } as const;
+
+Deno.test({
+  ...SPAWNED,
+  name: "--uploads outside the sandbox: the hint's deno run line starts a server saving there",
+  fn: async () => {
+    await using dir = await tempDir();
+    const uploads = `${dir.path}/saved uploads`;
+    const words = await grantLine(["0", "--uploads", uploads], uploads);
+    const { permissions, args } = splitRun(words);
+    assert.deepEqual(permissions, [
+      "--allow-net",
+      `--allow-read=resources,${uploads}`,
+      `--allow-write=${uploads}`,
+      "--allow-sys=statfs",
+    ]);
+    assert.deepEqual(args, ["0", "--uploads", uploads]);
+    const server = await spawnServer(args, { permissions });
+    try {
+      const name = await uploadTo(server.port, '{"granted":true}');
+      assert.equal(await Deno.readTextFile(`${uploads}/${name}`), '{"granted":true}');
+    } finally {
+      server.process.kill("SIGKILL");
+      await server.status;
+    }
+  },
+});
+
+Deno.test({
+  ...SPAWNED,
+  name: "--root outside the sandbox: the hint grants the root and its uploads folder",
+  fn: async () => {
+    await using dir = await tempDir();
+    const root = `${dir.path}/my site`;
+    await Deno.mkdir(root);
+    await Deno.writeTextFile(`${root}/index.html`, "<!doctype html><title>granted</title>\n");
+    const words = await grantLine(["0", "--root", root, "--cors", "*"], root);
+    const { permissions, args } = splitRun(words);
+    assert.deepEqual(permissions, [
+      "--allow-net",
+      `--allow-read=${root}`,
+      `--allow-write=${root}/uploads`,
+      "--allow-sys=statfs",
+    ]);
+    assert.deepEqual(args, ["0", "--root", root, "--cors", "*"]);
+    const server = await spawnServer(args, { permissions });
+    try {
+      const res = await get(server.port, "/", {
+        fields: [["Origin", "https://app.example"], ["Connection", "close"]],
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.text(), "<!doctype html><title>granted</title>\n");
+      assert.equal(res.header("access-control-allow-origin"), "*");
+      await uploadTo(server.port, "[1,2,3]");
+      assert.equal((await names(`${root}/uploads`)).length, 1);
+    } finally {
+      server.process.kill("SIGKILL");
+      await server.status;
+    }
+  },
+});
+
+Deno.test("a missing --root is still a plain one-line failure, without a grant line", async () => {
+  const { code, err } = await runCli(["0", "--root", "resources/no-such-folder"]);
+  assert.equal(code, 1);
+  assert.match(err, /no such file or directory/);
+  assert.ok(!err.includes("to grant it"), err);
 });
