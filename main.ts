@@ -6,6 +6,7 @@
  * Exit status: 0 after a graceful stop or --help; 2 for bad arguments; 1 when start-up fails.
  */
 
+import { close as closeInspector } from "node:inspector";
 import { CliError, parseCli } from "./src/cli.ts";
 import { flushLogging, log, LogFileError, reopenLogs, setupLogging } from "./src/log.ts";
 import { startServer } from "./src/server/listener.ts";
@@ -13,6 +14,26 @@ import { grantCommand, scriptName } from "./src/server/sandbox_hint.ts";
 import { StartupError } from "./src/server/startup.ts";
 
 const encoder = new TextEncoder();
+
+/**
+ * Deno (2.9.2 and later) opens its V8 inspector on 127.0.0.1:9229 when the process gets
+ * SIGUSR1, as Node does, and has no switch to turn that off; our listener runs just before it
+ * opens. An inspector on a server is a way in for any local process, so it is closed again as
+ * soon as it is up (within milliseconds). SIGHUP does the same reopen with no window at all.
+ */
+const INSPECTOR_CLOSE_DELAYS_MS = [0, 1, 5, 20, 100, 500];
+
+function closeSignalInspector(): void {
+  for (const ms of INSPECTOR_CLOSE_DELAYS_MS) {
+    setTimeout(() => {
+      try {
+        closeInspector();
+      } catch {
+        // Nothing open, or already closed.
+      }
+    }, ms);
+  }
+}
 
 function say(stream: { writeSync(p: Uint8Array): number }, line: string): void {
   const bytes = encoder.encode(line.endsWith("\n") ? line : `${line}\n`);
@@ -78,8 +99,12 @@ async function main(): Promise<number> {
     }
     log.server.info("{signal}: log files reopened", { signal });
   };
-  // logrotate's postrotate sends USR1, as to nginx; HUP reloads what can be reloaded.
-  Deno.addSignalListener("SIGUSR1", reopen("SIGUSR1"));
+  // logrotate's postrotate sends USR1 to nginx; HUP reloads what can be reloaded.
+  const onUsr1 = reopen("SIGUSR1");
+  Deno.addSignalListener("SIGUSR1", () => {
+    closeSignalInspector();
+    onUsr1();
+  });
   Deno.addSignalListener("SIGHUP", reopen("SIGHUP"));
   await stopped.promise;
   await flushLogging();

@@ -113,6 +113,15 @@ Deno.test({
   },
 });
 
+async function inspectorListening(): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port: 9229 })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function hasGoAccess(): Promise<boolean> {
   try {
     return (await new Deno.Command("goaccess", { args: ["--version"], stdout: "null" }).output())
@@ -189,12 +198,17 @@ Deno.test({
           );
         };
         await round(200, "first");
+        // Deno arms its SIGUSR1 inspector 500 ms after start; signal after that, as logrotate would.
+        await new Promise((resolve) => setTimeout(resolve, 600));
         // Rotate while lines may still be waiting to be written.
         await Deno.rename(log, `${log}.1`);
         server.process.kill("SIGUSR1");
         await waitFor(() => /SIGUSR1: log files reopened/.test(server.log()), {
           what: () => `the reopen:\n${server.log()}`,
         });
+        // Deno opens its inspector on SIGUSR1; the server closes it again at once.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.equal(await inspectorListening(), false, "an inspector listens on 127.0.0.1:9229");
         await round(200, "second");
         await Deno.rename(log, `${log}.2`);
         server.process.kill("SIGHUP");
