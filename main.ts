@@ -8,6 +8,7 @@
 import { CliError, parseCli } from "./src/cli.ts";
 import { flushLogging, log, setupLogging } from "./src/log.ts";
 import { startServer } from "./src/server/listener.ts";
+import { grantCommand, scriptName } from "./src/server/sandbox_hint.ts";
 import { StartupError } from "./src/server/startup.ts";
 
 const encoder = new TextEncoder();
@@ -38,8 +39,14 @@ async function main(): Promise<number> {
     server = await startServer(cli.config);
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
-    // One line, through the log (which owns stderr from here on).
-    log.server.error("cannot start: {message}", { message: error.message });
+    // One line, through the log (which owns stderr from here on); for folders outside the
+    // sandbox, with the command that grants them, ready to copy.
+    const grant = error.sandboxDenied
+      ? grantCommand(cli.config, Deno.args, scriptName(Deno.mainModule, Deno.cwd()))
+      : null;
+    log.server.error("cannot start: {message}", {
+      message: grant === null ? error.message : `${error.message}; to grant it, run: ${grant}`,
+    });
     await flushLogging();
     return 1;
   }

@@ -15,6 +15,8 @@ import {
   SERVER_VERSION,
   type ServerConfig,
 } from "./config.ts";
+import { ANY_ORIGIN, canonicalOrigin } from "./http/cors.ts";
+import { canonicalAllowedHost } from "./http/host.ts";
 
 export class CliError extends Error {
   constructor(message: string) {
@@ -57,6 +59,13 @@ Options:
                        space that must stay free on the uploads disk (default 64M); else 507
   --upload-rate N/s    uploads per second per client address, bursts of 2N (default ${DEFAULT_CONFIG.uploadRatePerSecond}/s);
                        beyond it 429 with Retry-After; 0 turns the limit off
+  --uploads DIR        folder uploads are saved in (default <root>/uploads; must be inside
+                       --allow-write and --allow-read)
+  --allow-host NAME    also serve requests whose Host is NAME (with the server's port) or
+                       NAME:PORT (a proxy's); repeatable; '*' turns the Host check off
+                       (unsafe: pages of any site can then reach the server by DNS rebinding)
+  --cors ORIGIN        let pages of ORIGIN (scheme://host[:port]) read responses, preflights
+                       answered; repeatable; '*' for any origin but null
   -h, --help           show this help
   -V, --version        show the version
 `;
@@ -77,6 +86,9 @@ const OPTIONS = {
   "uploads-max-bytes": { type: "string" },
   "min-free-bytes": { type: "string" },
   "upload-rate": { type: "string" },
+  uploads: { type: "string" },
+  "allow-host": { type: "string", multiple: true },
+  cors: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -132,6 +144,30 @@ export function parseCli(argv: readonly string[]): CliResult {
   if (values["upload-rate"] !== undefined) {
     config.uploadRatePerSecond = rate("upload-rate", values["upload-rate"]);
     config.uploadBurst = Math.max(1, Math.ceil(2 * config.uploadRatePerSecond));
+  }
+  if (values.uploads !== undefined) {
+    if (values.uploads === "") throw new CliError("--uploads must not be empty");
+    config.uploads = values.uploads;
+  }
+  if (values["allow-host"] !== undefined) {
+    config.allowHosts = values["allow-host"].map((text) => {
+      const name = canonicalAllowedHost(text);
+      if (name !== null) return name;
+      throw new CliError(
+        `invalid --allow-host ${JSON.stringify(text)}: expected a name or address, optionally ` +
+          "with :PORT (e.g. myhost.lan, 192.168.1.5, proxy.example:443), or '*'",
+      );
+    });
+  }
+  if (values.cors !== undefined) {
+    config.corsOrigins = values.cors.map((text) => {
+      const origin = text === ANY_ORIGIN ? text : canonicalOrigin(text);
+      if (origin !== null) return origin;
+      throw new CliError(
+        `invalid --cors ${JSON.stringify(text)}: expected an origin scheme://host[:port] ` +
+          "without a path (e.g. https://app.example, http://localhost:3000), null, or '*'",
+      );
+    });
   }
   return { kind: "run", config };
 }

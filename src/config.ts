@@ -13,7 +13,7 @@ export interface ServerConfig {
   port: number;
   /** Address to bind; also accepted as a Host value beside localhost and 127.0.0.1. */
   host: string;
-  /** Folder that is served; uploads go to `<root>/uploads`. */
+  /** Folder that is served; uploads go to `<root>/uploads` unless `uploads` says otherwise. */
   root: string;
   /** Requests served at once (reading the body, reading the file, writing the response). */
   poolSize: number;
@@ -74,6 +74,18 @@ export interface ServerConfig {
   lingerIdleMs: number;
   /** ...and how long lingering may take at most, whatever the client sends. */
   lingerMaxMs: number;
+  /**
+   * `--allow-host`: Host names accepted beside localhost, 127.0.0.1 and `host`, lower-case;
+   * `name` means `name:<port>`, `name:port` that port (and bare `name` for 80 or 443); `*`
+   * turns the Host check off.
+   */
+  allowHosts: readonly string[];
+  /** `--cors`: origins (canonical `scheme://host[:port]`, `null`, or `*`) that may read responses. */
+  corsOrigins: readonly string[];
+  /** `Access-Control-Max-Age` of a preflight's answer: how long a browser may reuse it. */
+  corsMaxAgeSeconds: number;
+  /** `--uploads`: the folder uploads are saved in; null means `<root>/uploads`. */
+  uploads: string | null;
 }
 
 export type LogLevelName = "debug" | "info" | "warning" | "error";
@@ -131,4 +143,18 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // for 2 s has nothing left in flight, so the close cannot reset it.
   lingerIdleMs: 2_000,
   lingerMaxMs: 30_000,
+  // Only the names that reach this machine itself; a LAN name or a proxy's public name is the
+  // operator's to add. A Host check is what stops DNS rebinding (a foreign page whose name
+  // resolves to this machine), so it is never off by default.
+  allowHosts: [],
+  // None: pages of other origins cannot read responses (the browser's same-origin policy), as
+  // from nginx, Python's http.server and Deno's file server unless configured.
+  corsOrigins: [],
+  // Ten minutes: Chromium's cap was 600 s for years (now 7200 s), Firefox allows a day; short
+  // enough that a changed --cors reaches open pages soon, long enough to spare a preflight
+  // before every upload.
+  corsMaxAgeSeconds: 600,
+  // The original design's resources/uploads, inside the root, so `deno task start`'s
+  // --allow-write=resources/uploads covers it.
+  uploads: null,
 };

@@ -8,7 +8,9 @@
  *   answer tells a dotfile apart from a missing file.
  */
 
+import type { CorsPolicy } from "../http/cors.ts";
 import { HttpError } from "../http/status.ts";
+import { preflightReply } from "./cors.ts";
 import type { Exchange, Reply } from "./reply.ts";
 import { isHiddenPath, resolveInRoot, type StaticRoot } from "./site_root.ts";
 import { serveStatic } from "./static_files.ts";
@@ -28,14 +30,23 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 export const UPLOAD_PATH = "/upload";
-const ALLOW_FILES: readonly [string, string] = ["Allow", "GET, HEAD"];
-const ALLOW_UPLOAD: readonly [string, string] = ["Allow", "POST"];
+const FILE_METHODS = "GET, HEAD";
+const UPLOAD_METHODS = "POST";
+const ALLOW_FILES: readonly [string, string] = ["Allow", FILE_METHODS];
+const ALLOW_UPLOAD: readonly [string, string] = ["Allow", UPLOAD_METHODS];
 const ALLOW_SERVER: readonly [string, string] = ["Allow", "GET, HEAD, POST"];
 
 export interface Site {
   root: StaticRoot;
   uploadsDir: string;
   uploads: Uploads;
+  /** Origins whose pages may read responses (`--cors`); null when none. */
+  cors: CorsPolicy | null;
+}
+
+/** The methods the resource at `path` allows: its `Allow`, and what a CORS preflight is told. */
+export function methodsAllowed(path: string): string {
+  return path === UPLOAD_PATH ? UPLOAD_METHODS : FILE_METHODS;
 }
 
 /** 501 for an unknown method; CONNECT (authority-form) is known but never allowed. */
@@ -47,6 +58,12 @@ export function checkMethod(method: string): void {
 export async function route(ex: Exchange, site: Site): Promise<Reply> {
   const { method } = ex.head;
   if (ex.path === "*") throw new HttpError(405, "server-wide OPTIONS", [ALLOW_SERVER]);
+  // First of all: a preflight carries no credentials, so no check that needs them may come
+  // before it (Fetch §4.8).
+  if (method === "OPTIONS") {
+    const preflight = preflightReply(ex, site.cors, methodsAllowed(ex.path));
+    if (preflight !== null) return preflight;
+  }
   if (ex.path === UPLOAD_PATH) {
     if (method === "POST") return await handleUpload(ex, site.uploads);
     throw new HttpError(405, `${method} not allowed on the upload path`, [ALLOW_UPLOAD]);

@@ -1,9 +1,10 @@
 /**
  * Host validation (RFC 9112 §3.2, RFC 9110 §7.2): which authorities this server answers for.
  *
- * Accepted: `localhost:PORT`, `127.0.0.1:PORT` and `<configured host>:PORT`, case-insensitive;
- * the port may be omitted only when it is 80. A syntactically invalid Host is a 400, a valid one
- * naming another server is a 403.
+ * Accepted: `localhost:PORT`, `127.0.0.1:PORT`, `<configured host>:PORT` and the names added
+ * with `--allow-host`, case-insensitive; the port may be omitted only when it is 80 (or, for a
+ * name added with port 443, 443). A syntactically invalid Host is a 400, a valid one naming
+ * another server is a 403. `--allow-host '*'` accepts every valid Host.
  */
 
 import { HttpError } from "./status.ts";
@@ -11,19 +12,114 @@ import { HttpError } from "./status.ts";
 // uri-host [ ":" port ] (RFC 3986 §3.2.2): IP-literal in brackets, or reg-name / IPv4.
 const HOST_SYNTAX = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(:[0-9]*)?$/;
 
-/** The set of Host values (lower-case) accepted for a server bound to `host`:`port`. */
-export function allowedHosts(host: string, port: number): Set<string> {
-  const names = ["localhost", "127.0.0.1", host.includes(":") ? `[${host}]` : host];
+/** `--allow-host '*'`: no Host check beyond its syntax. */
+export const ANY_HOST = "*";
+
+/** Bind addresses that take connections on every interface, so also from other machines. */
+export function isWildcardAddress(host: string): boolean {
+  return host === "0.0.0.0" || host === "::";
+}
+
+/**
+ * An `--allow-host` value in canonical form (lower-case; an IPv6 address in brackets): a name
+ * or address, with or without `:port`; `*` as it is; null when it is neither (a scheme, a path,
+ * a port out of range, spaces).
+ */
+export function canonicalAllowedHost(text: string): string | null {
+  if (text === ANY_HOST) return ANY_HOST;
+  let name: string;
+  let port: string | undefined;
+  const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::([0-9]{1,5}))?$/.exec(text);
+  if (bracketed !== null) {
+    if (!isIPv6(bracketed[1] as string)) return null;
+    name = `[${bracketed[1]}]`;
+    port = bracketed[2];
+  } else if (text.split(":").length > 2) {
+    // More than one colon and no brackets: an IPv6 address (without a port, which would need them).
+    if (!isIPv6(text)) return null;
+    name = `[${text}]`;
+  } else {
+    const plain = /^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?)(?::([0-9]{1,5}))?$/.exec(text);
+    if (plain === null) return null;
+    name = plain[1] as string;
+    port = plain[2];
+  }
+  name = name.toLowerCase();
+  if (port === undefined) return name;
+  const number = Number(port);
+  if (number < 1 || number > 65535) return null;
+  return `${name}:${number}`;
+}
+
+/** An IPv6 address (RFC 4291 §2.2): eight groups, or fewer with one `::`, maybe IPv4 last. */
+function isIPv6(text: string): boolean {
+  const halves = text.split("::");
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((half) => half === "" ? [] : half.split(":"));
+  let count = groups.length;
+  const last = groups.at(-1);
+  if (last !== undefined && last.includes(".")) {
+    if (
+      !/^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$/.test(last)
+    ) {
+      return false;
+    }
+    groups.pop();
+    count++;
+  }
+  if (!groups.every((group) => /^[0-9A-Fa-f]{1,4}$/.test(group))) return false;
+  return halves.length === 2 ? count <= 7 : count === 8;
+}
+
+/**
+ * The set of Host values (lower-case) accepted for a server bound to `host`:`port`, with the
+ * `--allow-host` names `extra` (canonical, without `*`): a bare name gets the server's port, a
+ * name with a port keeps it (a proxy on another port); bare names are accepted too for port 80,
+ * and for a name given with 80 or 443 (the ports a client leaves out of Host).
+ */
+export function allowedHosts(
+  host: string,
+  port: number,
+  extra: readonly string[] = [],
+): Set<string> {
   const allowed = new Set<string>();
-  for (const name of names) {
+  for (const name of ["localhost", "127.0.0.1", host.includes(":") ? `[${host}]` : host]) {
     allowed.add(`${name.toLowerCase()}:${port}`);
     if (port === 80) allowed.add(name.toLowerCase());
+  }
+  for (const entry of extra) {
+    const colon = entry.lastIndexOf(":");
+    if (colon < 0 || entry.endsWith("]")) {
+      allowed.add(`${entry}:${port}`);
+      if (port === 80) allowed.add(entry);
+    } else {
+      allowed.add(entry);
+      const given = entry.slice(colon + 1);
+      if (given === "80" || given === "443") allowed.add(entry.slice(0, colon));
+    }
   }
   return allowed;
 }
 
-/** Throws 400 for a malformed authority and 403 for one this server does not serve. */
-export function checkHost(value: string, allowed: ReadonlySet<string>): void {
+/**
+ * The Host check for a server bound to `host`:`port` with the `--allow-host` values `extra`:
+ * the accepted set, or null when `*` is among them (any valid Host is served).
+ */
+export function hostAllowlist(
+  host: string,
+  port: number,
+  extra: readonly string[],
+): ReadonlySet<string> | null {
+  return extra.includes(ANY_HOST) ? null : allowedHosts(host, port, extra);
+}
+
+/**
+ * Throws 400 for a malformed authority and 403 for one this server does not serve; with no
+ * allowlist (`--allow-host '*'`) only the syntax is checked.
+ */
+export function checkHost(value: string, allowed: ReadonlySet<string> | null): void {
   if (!HOST_SYNTAX.test(value)) throw new HttpError(400, "malformed Host");
-  if (!allowed.has(value.toLowerCase())) throw new HttpError(403, "Host not served here");
+  if (allowed !== null && !allowed.has(value.toLowerCase())) {
+    throw new HttpError(403, "Host not served here");
+  }
 }

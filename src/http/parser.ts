@@ -109,6 +109,8 @@ export class RequestParser {
   /** Trailers: bytes and lines of the trailer section so far. */
   #trailerBytes = 0;
   #trailerLines = 0;
+  /** A complete head refused for its framing or length (see `refusedHead`). */
+  #refused: { method: string; fields: FieldList } | null = null;
 
   constructor(limits: ParserLimits, initialBytes = 16 * 1024) {
     this.limits = limits;
@@ -123,6 +125,15 @@ export class RequestParser {
   /** True when some bytes of the next request head have arrived (the head timeout applies). */
   get headStarted(): boolean {
     return this.#state === State.Head && (this.#skipped > 0 || this.#end > this.#start);
+  }
+
+  /**
+   * Method and fields of a head that was read completely and then refused for its framing or
+   * its length (400, 413, 501 from the rules of RFC 9112 §6), else null: the refusal can still
+   * honour them (a cross-origin page can read a 413 only with its CORS fields).
+   */
+  get refusedHead(): { readonly method: string; readonly fields: FieldList } | null {
+    return this.#refused;
   }
 
   /** True between a head and the end of its body. */
@@ -264,7 +275,13 @@ export class RequestParser {
       lineStart = lf + 1;
     }
 
-    const head = interpretFields(method, target, minor, fields, this.limits);
+    let head: RequestHead;
+    try {
+      head = interpretFields(method, target, minor, fields, this.limits);
+    } catch (error) {
+      this.#refused = { method, fields };
+      throw error;
+    }
     head.headBytes = headBytes;
 
     this.#start = headEnd;

@@ -12,6 +12,7 @@
  */
 
 import { type ParseEvent, type RequestHead, RequestParser } from "../http/parser.ts";
+import { corsFields } from "../http/cors.ts";
 import { checkHost } from "../http/host.ts";
 import { keepAliveAfter } from "../http/persistence.ts";
 import { CONTINUE_BYTES, encodeResponse, serializeHead } from "../http/response.ts";
@@ -389,14 +390,20 @@ export class Connection {
     const withBody = request?.method !== "HEAD";
     const body = reply.body;
     const progress = { sent: 0 };
+    // Every response to an allowed Origin gets its CORS fields here, errors too (a refused head
+    // still has its fields); none without --cors or an Origin. Such a response is not the
+    // memoised one, so it is serialised afresh.
+    const asked = request ?? this.#parser.refusedHead;
+    const cors = asked === null ? null : corsFields(this.#server.site.cors, asked);
+    const fields = cors === null ? reply.fields : [...reply.fields, ...cors];
     try {
-      if (reply.memo !== undefined && body instanceof Uint8Array) {
+      if (reply.memo !== undefined && cors === null && body instanceof Uint8Array) {
         await this.#write(
           reply.memo.encode(reply.status, reply.fields, body, keepAliveValue, withBody),
         );
         if (withBody) progress.sent = body.length;
       } else {
-        const head = serializeHead(reply.status, reply.fields, {
+        const head = serializeHead(reply.status, fields, {
           contentLength: reply.length,
           keepAlive: keepAliveValue,
         });

@@ -13,13 +13,13 @@
  */
 
 import type { ServerConfig } from "../config.ts";
-import { allowedHosts } from "../http/host.ts";
+import { hostAllowlist } from "../http/host.ts";
 import { log } from "../log.ts";
 import { acceptLoop } from "./accept.ts";
 import { Connection } from "./connection.ts";
 import { WorkerPool } from "./pool.ts";
 import { ServerState } from "./state.ts";
-import { openListener, type PreparedSite, prepareSite } from "./startup.ts";
+import { logAcceptedHosts, openListener, type PreparedSite, prepareSite } from "./startup.ts";
 
 const SWEEP_INTERVAL_MS = 250;
 /** After the deadline, how long connections closed by force get to log their last lines. */
@@ -56,10 +56,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     throw error;
   }
   const addr = listener.addr as Deno.NetAddr;
+  const hosts = hostAllowlist(config.host, addr.port, config.allowHosts);
   const state = new ServerState(config, {
     pool: new WorkerPool(config.poolSize, config.queueLimit),
     site: prepared.site,
-    allowedHosts: allowedHosts(config.host, addr.port),
+    allowedHosts: hosts,
   });
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   log.server.info(
@@ -72,6 +73,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       queue: config.queueLimit,
     },
   );
+  logAcceptedHosts(config, hosts);
   return serve(listener, state, prepared);
 }
 

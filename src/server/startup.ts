@@ -9,6 +9,8 @@
 import type { ServerConfig } from "../config.ts";
 import { FileCache } from "../handlers/file_cache.ts";
 import { staticRoot } from "../handlers/site_root.ts";
+import { corsPolicy } from "../http/cors.ts";
+import { isWildcardAddress } from "../http/host.ts";
 import type { Site } from "../handlers/router.ts";
 import { RateLimiter } from "../handlers/rate_limit.ts";
 import { UploadStore } from "../handlers/upload_store.ts";
@@ -16,9 +18,16 @@ import { log } from "../log.ts";
 
 /** A start-up problem with a one-line explanation for the operator. */
 export class StartupError extends Error {
-  constructor(message: string) {
+  /**
+   * The sandbox refused the root or the uploads folder (NotCapable): main.ts adds the
+   * `deno run` line that grants them.
+   */
+  readonly sandboxDenied: boolean;
+
+  constructor(message: string, options: { sandboxDenied?: boolean } = {}) {
     super(message);
     this.name = "StartupError";
+    this.sandboxDenied = options.sandboxDenied ?? false;
   }
 }
 
@@ -28,22 +37,35 @@ export interface PreparedSite {
   close(): void;
 }
 
-/** Resolves the root, makes the uploads folder, removes crash leftovers, sets up the cache. */
+/**
+ * Resolves the root, makes the uploads folder (`--uploads`, else `<root>/uploads`), removes
+ * crash leftovers, sets up the cache.
+ */
 export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
   let rootReal: string;
   try {
     rootReal = await Deno.realPath(config.root);
     if (!(await Deno.stat(rootReal)).isDirectory) throw new Error("not a directory");
   } catch (error) {
-    throw new StartupError(`cannot serve root "${config.root}": ${reason(error)}`);
+    throw new StartupError(`cannot serve root "${config.root}": ${folderReason(error)}`, {
+      sandboxDenied: error instanceof Deno.errors.NotCapable,
+    });
   }
-  const uploadsDir = `${rootReal}/uploads`;
+  let uploadsDir = config.uploads ?? `${rootReal}/uploads`;
+  try {
+    await Deno.mkdir(uploadsDir, { recursive: true });
+    // A folder of its own is named by its real path, like the root, in the log and to handlers.
+    if (config.uploads !== null) uploadsDir = await Deno.realPath(uploadsDir);
+  } catch (error) {
+    throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${folderReason(error)}`, {
+      sandboxDenied: error instanceof Deno.errors.NotCapable,
+    });
+  }
   const store = new UploadStore(uploadsDir, {
     maxBytes: config.uploadsMaxBytes,
     minFreeBytes: config.minFreeBytes,
   });
   try {
-    await Deno.mkdir(uploadsDir, { recursive: true });
     const { removed, freeSpaceChecked } = await store.open();
     if (removed > 0) {
       log.server.warn("removed {removed} partial upload(s) left by an earlier crash", { removed });
@@ -55,7 +77,9 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
       );
     }
   } catch (error) {
-    throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${reason(error)}`);
+    throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${folderReason(error)}`, {
+      sandboxDenied: error instanceof Deno.errors.NotCapable,
+    });
   }
 
   const cache = new FileCache(config.fileCacheBytes);
@@ -82,6 +106,7 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
           ? new RateLimiter(config.uploadRatePerSecond, config.uploadBurst)
           : null,
       },
+      cors: corsPolicy(config.corsOrigins, config.corsMaxAgeSeconds),
     },
     close: () => cache.close(),
   };
@@ -94,6 +119,34 @@ export function openListener(config: ServerConfig): Deno.Listener {
   } catch (error) {
     throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${reason(error)}`);
   }
+}
+
+/**
+ * Says which Host values are served when that is not obvious: bound to every interface (other
+ * machines reach it by names the server cannot know), with `--allow-host` names, or with the
+ * check off (a warning: any page can then reach the server through DNS rebinding).
+ */
+export function logAcceptedHosts(config: ServerConfig, allowed: ReadonlySet<string> | null): void {
+  if (allowed === null) {
+    log.server.warn(
+      "accepting any Host (--allow-host '*'): a page of any site can reach this server by DNS rebinding",
+    );
+    return;
+  }
+  const wildcard = isWildcardAddress(config.host);
+  if (!wildcard && config.allowHosts.length === 0) return;
+  log.server.info("accepting Host {hosts}{hint}", {
+    hosts: [...allowed].join(", "),
+    hint: wildcard ? "; add LAN names with --allow-host NAME" : "",
+  });
+}
+
+/** Why a folder cannot be used; main.ts follows a sandbox refusal with the line that grants it. */
+function folderReason(error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable) {
+    return "outside the sandbox's --allow-read / --allow-write scope";
+  }
+  return reason(error);
 }
 
 /** A one-line reason for a start-up failure, naming the sandbox when it is the cause. */

@@ -32,7 +32,8 @@ export class ServerState {
   readonly config: ServerConfig;
   readonly pool: WorkerPool;
   readonly site: Site;
-  readonly allowedHosts: ReadonlySet<string>;
+  /** Host values served (see http/host.ts); null with `--allow-host '*'`. */
+  readonly allowedHosts: ReadonlySet<string> | null;
   readonly limits: ParserLimits;
   /** The Keep-Alive field value (RFC 2068 §19.7.1.1), e.g. `timeout=30, max=100`. */
   readonly keepAliveValue: string;
@@ -52,7 +53,7 @@ export class ServerState {
 
   constructor(
     config: ServerConfig,
-    parts: { pool: WorkerPool; site: Site; allowedHosts: ReadonlySet<string> },
+    parts: { pool: WorkerPool; site: Site; allowedHosts: ReadonlySet<string> | null },
   ) {
     this.config = config;
     this.pool = parts.pool;
