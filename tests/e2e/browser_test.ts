@@ -14,7 +14,16 @@
 
 import assert from "node:assert/strict";
 import puppeteer, { type Browser, type BrowserContext, type Page } from "puppeteer-core";
-import { RESOURCES, tempDir, tempRoot, TEST_TMP, waitFor, withServer } from "../helpers/server.ts";
+import {
+  PROJECT_DIR,
+  RESOURCES,
+  tempDir,
+  tempRoot,
+  TEST_TMP,
+  waitFor,
+  withServer,
+  withSpawnedServer,
+} from "../helpers/server.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 /**
@@ -468,3 +477,103 @@ browserTest("browser: clicking gallery.jpg downloads it, byte for byte", async (
     }
   });
 });
+
+/** A page that POSTs JSON to the server named in its query, then reads the saved file back. */
+const CROSS_ORIGIN_PAGE = `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Cross-origin upload</title><link rel="icon" href="data:,"></head>
+<body><h1>Cross-origin upload</h1><p id="result">sending</p>
+<script>
+  const server = new URLSearchParams(location.search).get("server");
+  const doc = { from: location.origin, message: "across origins" };
+  (async () => {
+    const out = { sent: doc };
+    try {
+      const response = await fetch(server + "/upload", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(doc),
+      });
+      out.status = response.status;
+      out.location = response.headers.get("Location");
+      out.body = await response.json();
+      out.saved = await (await fetch(new URL(out.location, server))).json();
+    } catch (error) {
+      out.error = error.name + ": " + error.message;
+    }
+    document.getElementById("result").textContent = JSON.stringify(out);
+    document.body.dataset.done = "yes";
+  })();
+</script>
+</body>
+</html>
+`;
+
+interface CrossOriginResult {
+  sent: unknown;
+  status?: number;
+  location?: string | null;
+  body?: { filepath?: string };
+  saved?: unknown;
+  error?: string;
+}
+
+browserTest(
+  "browser: a page of another origin uploads with --cors for it, and is blocked without",
+  async (browser) => {
+    await using pages = await tempRoot({ files: [] });
+    await Deno.writeTextFile(`${pages.path}/cross.html`, CROSS_ORIGIN_PAGE);
+    await withServer({ root: pages.path }, async (other) => {
+      const otherOrigin = `http://127.0.0.1:${other.port}`;
+      for (const allowed of [true, false]) {
+        await using root = await tempRoot({ files: ["index.html"] });
+        // The upload server as deno task start runs it, with the real --cors flag.
+        const args = ["0", ...(allowed ? ["--cors", otherOrigin] : [])];
+        const rootArg = root.path.slice(PROJECT_DIR.length + 1);
+        await withSpawnedServer(args, { root: rootArg }, async (server) => {
+          const page = await newPage(browser);
+          try {
+            const problems = watch(page);
+            const uploadOrigin = `http://127.0.0.1:${server.port}`;
+            await page.goto(`${otherOrigin}/cross.html?server=${encodeURIComponent(uploadOrigin)}`);
+            await page.waitForSelector("body[data-done]");
+            const result: CrossOriginResult = JSON.parse(
+              await page.$eval("#result", (p) => p.textContent ?? ""),
+            );
+            await screenshot(page, allowed ? "cross-origin-allowed" : "cross-origin-blocked");
+            const saved = await uploadsIn(root.uploads);
+            if (allowed) {
+              assert.equal(result.error, undefined, result.error);
+              assert.equal(result.status, 201);
+              // Location is readable across origins: the server exposes it.
+              assert.match(result.location ?? "", UPLOAD_NAME);
+              assert.equal(result.body?.filepath, result.location);
+              assert.deepEqual(result.saved, result.sent);
+              assert.deepEqual(saved, [(result.location ?? "").slice("/uploads/".length)]);
+              assert.deepEqual(problems, []);
+            } else {
+              // The browser asked first (a preflight, refused with 405) and never sent the POST.
+              assert.equal(result.status, undefined);
+              assert.match(result.error ?? "", /^TypeError: Failed to fetch/);
+              assert.deepEqual(saved, [], "a blocked upload was saved");
+              await waitFor(() => /OPTIONS \/upload HTTP\/1\.1.*-> 405/.test(server.log()), {
+                what: "the refused preflight in the upload server's log",
+              });
+              assert.ok(!/POST \/upload/.test(server.log()), "the POST reached the server");
+              assert.ok(
+                problems.some((p) => /blocked by CORS policy/.test(p)),
+                `no CORS error in the console: ${problems.join("; ")}`,
+              );
+              assert.ok(
+                problems.every((p) => /CORS|net::ERR_FAILED|\/upload/.test(p)),
+                problems.join("; "),
+              );
+            }
+          } finally {
+            await page.close();
+          }
+        });
+      }
+    });
+  },
+);
