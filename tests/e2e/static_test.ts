@@ -53,6 +53,8 @@ const RESOURCE_ROWS: ResourceRow[] = [
   { target: "/index.html", file: "index.html", contentType: HTML, attachment: null },
   { target: "/about.html", file: "about.html", contentType: HTML, attachment: null },
   { target: "/contact.html", file: "contact.html", contentType: HTML, attachment: null },
+  { target: "/upload.html", file: "upload.html", contentType: HTML, attachment: null },
+  { target: "/favicon.ico", file: "favicon.ico", contentType: "image/x-icon", attachment: null },
   { target: "/notes.txt", file: "notes.txt", contentType: OCTET, attachment: "notes.txt" },
   { target: "/sample.txt", file: "sample.txt", contentType: OCTET, attachment: "sample.txt" },
   { target: "/logo.png", file: "logo.png", contentType: OCTET, attachment: "logo.png" },
