@@ -39,11 +39,17 @@ Deno.test({
   async fn() {
     await using root = await bigRoot();
     const relative = root.path.slice(root.path.indexOf("tests/.tmp"));
-    await withSpawnedServer(["0", "127.0.0.1", "2"], { root: relative }, async (server) => {
+    // At debug, each request is logged as it arrives (before it waits for a worker).
+    const args = ["0", "127.0.0.1", "2", "--log-level", "debug"];
+    await withSpawnedServer(args, { root: relative }, async (server) => {
       const clients = await stalledDownloads(server.port, 6);
       try {
-        await waitFor(() => /queuing conn#/.test(server.log()), {
-          what: () => `4 requests queued:\n${server.log()}`,
+        const arrived = () =>
+          server.log().split("\n").filter((line) =>
+            /\[DBG\] denohttpd·access: conn#\d+ GET \/big\.png/.test(line)
+          ).length;
+        await waitFor(() => arrived() === 6, {
+          what: () => `6 requests arrived, 4 of them queued:\n${server.log()}`,
         });
         const stopAt = performance.now();
         server.process.kill("SIGTERM");
@@ -69,7 +75,7 @@ Deno.test({
       assert.equal((await server.status).code, 0);
       const log = server.log();
       const access = log.split("\n").filter((line) =>
-        /·access: conn#\d+ GET \/big\.png/.test(line)
+        /\[INF\] denohttpd·access: conn#\d+ GET \/big\.png .* -> /.test(line)
       );
       assert.equal(access.length, 6, `access lines:\n${access.join("\n")}`);
       assert.equal(access.filter((line) => / -> 503 /.test(line)).length, 4);
