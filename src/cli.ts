@@ -61,9 +61,11 @@ Options:
   --log-format FORMAT  access lines as text, combined (nginx's default format) or json
                        (default ${DEFAULT_CONFIG.logFormat})
   --uploads-max-bytes BYTES
-                       space all stored uploads may take (default 1G); beyond it 507
+                       space all stored uploads may take, in 4 KiB blocks (default 1G);
+                       beyond it 507; 0 sets no bound
   --min-free-bytes BYTES
-                       space that must stay free on the uploads disk (default 64M); else 507
+                       space that must stay free on the uploads disk (default 64M); else 507;
+                       0 turns the check off
   --upload-rate N/s    uploads per second per client address, bursts of 2N (default ${DEFAULT_CONFIG.uploadRatePerSecond}/s);
                        beyond it 429 with Retry-After; 0 turns the limit off
   --uploads DIR        folder uploads are saved in (default <root>/uploads; must be inside

@@ -78,8 +78,10 @@ export interface ServerConfig {
   uploadBurst: number;
   /** After a response that ends the connection, how long without input before the close. */
   lingerIdleMs: number;
-  /** ...and how long lingering may take at most, whatever the client sends. */
+  /** ...and how long lingering may take at most, whatever the client sends... */
   lingerMaxMs: number;
+  /** ...and how much input it discards at most. */
+  lingerMaxBytes: number;
   /**
    * `--allow-host`: Host names accepted beside localhost, 127.0.0.1 and `host`, lower-case;
    * `name` means `name:<port>`, `name:port` that port (and bare `name` for 80 or 443); `*`
@@ -183,6 +185,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // for 2 s has nothing left in flight, so the close cannot reset it.
   lingerIdleMs: 2_000,
   lingerMaxMs: 30_000,
+  // Far more than pipelined requests left unread take (5000 GETs are 0.3 MB), far less than
+  // what 30 s of a fast link would make the server read and throw away.
+  lingerMaxBytes: 4 << 20,
   // Only the names that reach this machine itself; a LAN name or a proxy's public name is the
   // operator's to add. A Host check is what stops DNS rebinding (a foreign page whose name
   // resolves to this machine), so it is never off by default.

@@ -41,16 +41,19 @@ export function plain(text: string): string {
 
 /**
  * A warning that can repeat at a high rate (a full disk, no file descriptors): the first is
- * logged at once, later ones at most once per interval, each line saying how many like it were
- * folded into it since the last.
+ * logged at once; repeats within the interval are counted, and when it has passed one line says
+ * how many there were (the last of them in full), so none goes unreported. Use one per kind of
+ * event, so a rare one is never folded into a flood of another.
  */
 export class ThrottledWarning {
-  readonly #logger: Logger;
+  readonly #logger: Pick<Logger, "warn">;
   readonly #intervalMs: number;
   #lastAt = -Infinity;
   #folded = 0;
+  #lastMessage = "";
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(logger: Logger, intervalMs = 1_000) {
+  constructor(logger: Pick<Logger, "warn">, intervalMs = 1_000) {
     this.#logger = logger;
     this.#intervalMs = intervalMs;
   }
@@ -59,13 +62,26 @@ export class ThrottledWarning {
     const now = Date.now();
     if (now - this.#lastAt < this.#intervalMs) {
       this.#folded++;
+      this.#lastMessage = message;
+      if (this.#timer === undefined) {
+        this.#timer = setTimeout(() => this.#report(), this.#lastAt + this.#intervalMs - now);
+        Deno.unrefTimer(this.#timer);
+      }
       return;
     }
-    const folded = this.#folded === 0
-      ? ""
-      : ` (${this.#folded} more like it since the last report)`;
-    this.#logger.warn(plain(message + folded));
+    this.#logger.warn(plain(message));
     this.#lastAt = now;
+  }
+
+  /** The summary of the repeats since the last line. */
+  #report(): void {
+    this.#timer = undefined;
+    if (this.#folded === 0) return;
+    const seconds = ((Date.now() - this.#lastAt) / 1000).toFixed(1);
+    this.#logger.warn(
+      plain(`${this.#lastMessage} (${this.#folded} like it in the last ${seconds} s)`),
+    );
+    this.#lastAt = Date.now();
     this.#folded = 0;
   }
 }

@@ -6,7 +6,9 @@
  *
  * Invariants: an address never spends more than `burst` + `ratePerSecond` × elapsed seconds;
  * memory stays bounded by `maxAddresses` (buckets that have refilled carry no state and are the
- * first to go; past that, the longest unused).
+ * first to go; past that, the longest unused). Time is the monotonic clock, so a step of the
+ * wall clock neither blocks an address nor frees it. IPv6 clients are counted per /64 (see
+ * `addressKey`): one host can rotate through the addresses of its own subnet.
  */
 
 interface Bucket {
@@ -36,18 +38,16 @@ export class RateLimiter {
    * Spends one token of `address`: 0 when it had one, otherwise the whole seconds until it will
    * (for `Retry-After`), and nothing is spent.
    */
-  take(address: string, now = Date.now()): number {
+  take(address: string, now = performance.now()): number {
     let bucket = this.#buckets.get(address);
     if (bucket === undefined) {
       if (this.#buckets.size >= this.#maxAddresses) this.#prune(now);
       bucket = { tokens: this.burst, at: now };
     } else {
       this.#buckets.delete(address); // re-inserted below: the map stays in order of last use
-      bucket.tokens = Math.min(
-        this.burst,
-        bucket.tokens + (now - bucket.at) / 1000 * this.ratePerSecond,
-      );
-      bucket.at = now;
+      const elapsedMs = Math.max(0, now - bucket.at);
+      bucket.tokens = Math.min(this.burst, bucket.tokens + elapsedMs / 1000 * this.ratePerSecond);
+      bucket.at = Math.max(bucket.at, now);
     }
     this.#buckets.set(address, bucket);
     if (bucket.tokens >= 1) {
@@ -77,4 +77,22 @@ export class RateLimiter {
       this.#buckets.delete(address);
     }
   }
+}
+
+/**
+ * The key an address is limited by: an IPv4 address as it is; an IPv6 address by its /64 (the
+ * size of one subnet a single host may own); an IPv4-mapped IPv6 address as the IPv4 one.
+ */
+export function addressKey(address: string): string {
+  if (!address.includes(":")) return address;
+  const lower = address.toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+  if (mapped !== null) return mapped[1] as string;
+  const [head = "", tail = ""] = lower.split("::", 2);
+  const left = head === "" ? [] : head.split(":");
+  const right = lower.includes("::") ? (tail === "" ? [] : tail.split(":")) : [];
+  const groups = lower.includes("::")
+    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+    : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }

@@ -8,7 +8,7 @@
 
 import { HttpError } from "../http/status.ts";
 import { log, ThrottledWarning } from "../log.ts";
-import type { RateLimiter } from "./rate_limit.ts";
+import { addressKey, type RateLimiter } from "./rate_limit.ts";
 import type { Exchange, Reply } from "./reply.ts";
 import type { UploadStore } from "./upload_store.ts";
 
@@ -25,7 +25,7 @@ const rateWarning = new ThrottledWarning(log.server);
 
 export async function handleUpload(ex: Exchange, uploads: Uploads): Promise<Reply> {
   if (uploads.rate !== null) {
-    const waitSeconds = uploads.rate.take(ex.client);
+    const waitSeconds = uploads.rate.take(addressKey(ex.client));
     if (waitSeconds > 0) {
       rateWarning.warn(`upload rate exceeded by ${ex.client}; answering 429`);
       // RFC 6585 §4: Too Many Requests, with when to try again.

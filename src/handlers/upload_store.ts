@@ -11,8 +11,12 @@
  *   sync failed), so a failed upload leaves no file and keeps no disk space.
  * - One folder sync covers every link made before it started (group commit): concurrent uploads
  *   share a sync instead of queuing one each.
- * - The bytes counted as stored, plus those reserved by uploads in progress, never exceed
+ * - The space counted as stored, plus that reserved by uploads in progress, never exceeds
  *   `maxBytes`, and an upload never leaves less than `minFreeBytes` free on the file system.
+ *   Space is counted in file-system blocks (4 KiB), so a flood of tiny documents counts as
+ *   what it costs the disk, and the bound also caps the number of files.
+ * - A reservation is taken before anything is awaited, so concurrent uploads cannot all pass
+ *   the check and overshoot the bound together.
  * - All file-system access goes through `UploadFs`, so faults can be injected at every step.
  */
 
@@ -28,10 +32,18 @@ const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 /** Names tried before giving up; 62^4 names per second make a collision streak this long absurd. */
 const NAME_ATTEMPTS = 20;
 /**
- * When the bound is reached, the folder is measured again (files removed by an operator free
- * their space) at most this often.
+ * When the bound is reached, the folder is measured again in the background (files removed by
+ * an operator free their space), one measurement at a time, at most this often; uploads are
+ * answered from the count at hand meanwhile, never made to wait for a scan.
  */
 const RESCAN_INTERVAL_MS = 5_000;
+/** The unit space is counted in: a file takes whole blocks. */
+const BLOCK_BYTES = 4096;
+
+/** The space `size` bytes take on disk, in whole blocks (at least one: the bound caps files). */
+export function spaceFor(size: number): number {
+  return Math.max(1, Math.ceil(size / BLOCK_BYTES)) * BLOCK_BYTES;
+}
 /**
  * Free space is measured (statfs) at most this often; in between, what uploads stored since
  * the measurement is subtracted from it. A statfs per upload cost a tenth of the throughput.
@@ -48,7 +60,7 @@ export interface UploadFs {
   syncFolder(dir: string): Promise<void>;
   /** Bytes available to the server on the file system holding `dir`. */
   freeBytes(dir: string): Promise<number>;
-  /** The folder's entries: name and size of each regular file. */
+  /** The folder's entries: name and space on disk (see `spaceFor`) of each regular file. */
   list(dir: string): AsyncIterable<{ name: string; size: number }>;
 }
 
@@ -79,7 +91,10 @@ export const DENO_UPLOAD_FS: UploadFs = {
     for await (const entry of Deno.readDir(dir)) {
       if (!entry.isFile) continue;
       try {
-        yield { name: entry.name, size: (await Deno.stat(`${dir}/${entry.name}`)).size };
+        const info = await Deno.stat(`${dir}/${entry.name}`);
+        // Blocks of 512 bytes as stat(2) counts them, where the platform says.
+        const onDisk = info.blocks === null ? 0 : info.blocks * 512;
+        yield { name: entry.name, size: Math.max(onDisk, spaceFor(info.size)) };
       } catch {
         // Removed meanwhile.
       }
@@ -88,9 +103,9 @@ export const DENO_UPLOAD_FS: UploadFs = {
 };
 
 export interface UploadLimits {
-  /** Bytes all stored uploads may take together. */
+  /** Space all stored uploads may take together (see `spaceFor`); 0: no bound. */
   maxBytes: number;
-  /** Bytes that must stay free on the file system after an upload. */
+  /** Bytes that must stay free on the file system after an upload; 0: not checked. */
   minFreeBytes: number;
 }
 
@@ -107,10 +122,14 @@ export class UploadStore {
   readonly limits: UploadLimits;
   readonly #fs: UploadFs;
   readonly #folderSync: GroupCommit;
+  /** One throttle per kind, so a rare failure is not folded into a flood of another. */
+  readonly #refusals = new ThrottledWarning(log.server);
   readonly #failures = new ThrottledWarning(log.server);
+  readonly #leftovers = new ThrottledWarning(log.server);
   #storedBytes = 0;
   #reservedBytes = 0;
   #measuredAt = 0;
+  #measuring: Promise<void> | null = null;
   /** False when the sandbox does not let the server measure free space (no --allow-sys=statfs). */
   #freeSpaceKnown = true;
   /** The last free-space measurement, when it was taken, and the bytes stored since. */
@@ -168,34 +187,47 @@ export class UploadStore {
    * 500 for any other failure; in each case nothing is left on disk.
    */
   async save(bytes: Uint8Array): Promise<string> {
-    await this.#reserve(bytes.length);
+    const space = spaceFor(bytes.length);
+    this.#reserve(space);
     try {
+      await this.#checkFreeSpace();
       const name = await this.#write(bytes);
-      this.#storedBytes += bytes.length;
-      this.#storedSinceFree += bytes.length;
+      this.#storedBytes += space;
+      this.#storedSinceFree += space;
       return name;
     } finally {
-      this.#reservedBytes -= bytes.length;
+      this.#reservedBytes -= space;
     }
   }
 
-  async #reserve(size: number): Promise<void> {
-    const { maxBytes, minFreeBytes } = this.limits;
-    if (this.#storedBytes + this.#reservedBytes + size > maxBytes) {
-      if (Date.now() - this.#measuredAt >= RESCAN_INTERVAL_MS) await this.#measure();
-      if (this.#storedBytes + this.#reservedBytes + size > maxBytes) {
-        this.#refuse(`uploads folder holds its limit of ${maxBytes} bytes (--uploads-max-bytes)`);
-      }
+  /** Takes `space` out of the bound at once (no await before it), or refuses with 507. */
+  #reserve(space: number): void {
+    const { maxBytes } = this.limits;
+    if (maxBytes > 0 && this.#storedBytes + this.#reservedBytes + space > maxBytes) {
+      this.#measureSoon();
+      this.#refuse(`uploads folder holds its limit of ${maxBytes} bytes (--uploads-max-bytes)`);
     }
-    if (minFreeBytes > 0 && this.#freeSpaceKnown) {
-      const free = await this.#free();
-      if (free - this.#reservedBytes - size < minFreeBytes) {
-        this.#refuse(
-          `${free} bytes free on the uploads file system, below ${minFreeBytes} (--min-free-bytes)`,
-        );
-      }
+    this.#reservedBytes += space;
+  }
+
+  /** 507 when what is reserved (this upload included) would leave less than minFreeBytes. */
+  async #checkFreeSpace(): Promise<void> {
+    const { minFreeBytes } = this.limits;
+    if (minFreeBytes === 0 || !this.#freeSpaceKnown) return;
+    const free = await this.#free();
+    if (free - this.#reservedBytes < minFreeBytes) {
+      this.#refuse(
+        `${free} bytes free on the uploads file system, below ${minFreeBytes} (--min-free-bytes)`,
+      );
     }
-    this.#reservedBytes += size;
+  }
+
+  /** Starts one background measurement of the folder, unless one ran lately or is running. */
+  #measureSoon(): void {
+    if (this.#measuring !== null || Date.now() - this.#measuredAt < RESCAN_INTERVAL_MS) return;
+    this.#measuring = this.#measure().finally(() => {
+      this.#measuring = null;
+    });
   }
 
   /** Free bytes on the uploads file system, as of now (see FREE_SPACE_VALID_MS). */
@@ -214,11 +246,13 @@ export class UploadStore {
   }
 
   #refuse(why: string): never {
-    this.#failures.warn(`upload refused: ${why}`);
+    this.#refusals.warn(`upload refused: ${why}`);
     throw new HttpError(507, why);
   }
 
   async #measure(): Promise<void> {
+    // A failing scan is not retried before the interval either.
+    this.#measuredAt = Date.now();
     let stored = 0;
     try {
       for await (const entry of this.#fs.list(this.dir)) {
@@ -286,7 +320,9 @@ export class UploadStore {
       await this.#fs.remove(path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return;
-      this.#failures.warn(`cannot remove ${path} after a failed upload: ${describeError(error)}`);
+      this.#leftovers.warn(
+        `cannot remove ${path} after a failed upload: ${describeError(error)}`,
+      );
     }
   }
 

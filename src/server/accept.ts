@@ -12,7 +12,7 @@
  * - A failure of any other kind is logged and retried after a short pause.
  */
 
-import { log } from "../log.ts";
+import { log, ThrottledWarning } from "../log.ts";
 
 /** errno names that mean the process or the system ran out of something (accept(2)). */
 const EXHAUSTION: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
@@ -49,10 +49,10 @@ const OTHER_PAUSE_MS = 5;
 
 /** What an accept failure means for the loop. */
 export function classifyAcceptFailure(error: unknown): AcceptFailure {
-  if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
-    return "closed";
-  }
+  // A closed listener is BadResource; Interrupted (EINTR) is worth another try.
+  if (error instanceof Deno.errors.BadResource) return "closed";
   if (
+    error instanceof Deno.errors.Interrupted ||
     error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.ConnectionAborted ||
     error instanceof Deno.errors.NotConnected
@@ -78,6 +78,9 @@ export interface AcceptHooks {
 
 /** Accepts until the listener is closed; never throws. */
 export async function acceptLoop(listener: Deno.Listener, hooks: AcceptHooks): Promise<void> {
+  // Both repeat while the cause lasts: one line, then a summary a second.
+  const exhausted = new ThrottledWarning(log.server);
+  const other = new ThrottledWarning(log.server);
   let backoffMs = BACKOFF_MIN_MS;
   for (;;) {
     let conn: Deno.Conn;
@@ -92,10 +95,10 @@ export async function acceptLoop(listener: Deno.Listener, hooks: AcceptHooks): P
         continue;
       }
       const pauseMs = kind === "exhausted" ? backoffMs : OTHER_PAUSE_MS;
-      log.server.warn("accept failed ({error}); retrying in {pauseMs} ms", {
-        error: error instanceof Error ? error.message : String(error),
-        pauseMs,
-      });
+      const why = error instanceof Error ? error.message : String(error);
+      (kind === "exhausted" ? exhausted : other).warn(
+        `accept failed (${why}); retrying in ${pauseMs} ms`,
+      );
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
       if (kind === "exhausted") backoffMs = Math.min(backoffMs * 2, BACKOFF_MAX_MS);
       continue;

@@ -27,7 +27,7 @@ import { type Credentials, requestCredentials, WWW_AUTHENTICATE } from "../http/
 import { isPreflight } from "../http/cors.ts";
 import type { FieldList } from "../http/fields.ts";
 import { HttpError } from "../http/status.ts";
-import { RateLimiter } from "../handlers/rate_limit.ts";
+import { addressKey, RateLimiter } from "../handlers/rate_limit.ts";
 import { UPLOAD_PATH } from "../handlers/router.ts";
 import { isHiddenPath } from "../handlers/site_root.ts";
 import { log, ThrottledWarning } from "../log.ts";
@@ -165,8 +165,10 @@ export class Authenticator {
     }
     const { user, password } = credentials;
     const { failures, cache, checker } = this.#options;
+    // Per address, an IPv6 client per /64, as the upload rate.
+    const key = failures === null ? client : addressKey(client);
     if (failures !== null) {
-      const waitSeconds = failures.take(client);
+      const waitSeconds = failures.take(key);
       if (waitSeconds > 0) {
         limitWarning.warn(`too many failed logins from ${client}; answering 429`);
         // RFC 6585 §4, as for the upload rate.
@@ -178,12 +180,12 @@ export class Authenticator {
       ? null
       : cache.digest(user, stored, password);
     if (digest !== null && cache !== null && cache.has(digest)) {
-      failures?.refund(client);
+      failures?.refund(key);
       return user;
     }
     const checking = checker.check(password, stored ?? this.#dummyHash);
     if (checking === null) {
-      failures?.refund(client);
+      failures?.refund(key);
       busyWarning.warn(
         `${checker.maxPending} passwords already being checked; answering 503 to ${client}`,
       );
@@ -195,12 +197,12 @@ export class Authenticator {
     try {
       ok = await checking;
     } catch (error) {
-      failures?.refund(client);
+      failures?.refund(key);
       throw error;
     }
     if (ok && stored !== undefined) {
       if (digest !== null) cache?.add(digest);
-      failures?.refund(client);
+      failures?.refund(key);
       return user;
     }
     failureWarning.warn(

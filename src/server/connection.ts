@@ -25,7 +25,12 @@ import { PoolClosedError } from "./pool.ts";
 import type { ServerState } from "./state.ts";
 
 export type ConnState = "new" | "reading" | "active" | "idle" | "closed";
-type DeadlineKind = "first" | "head" | "idle" | "body" | "write" | "linger";
+/**
+ * What a deadline guards: the first request, a head, the idle time between requests, a body a
+ * handler is reading ("body": answered 408), a body drained after its response ("drain": closed
+ * without a word, the request was answered), a write, the lingering close.
+ */
+type DeadlineKind = "first" | "head" | "idle" | "body" | "drain" | "write" | "linger";
 
 /**
  * Bytes asked of the socket per read, and each connection's initial buffer. A request head
@@ -61,6 +66,12 @@ export class Connection {
   #headStartedAt = 0;
   #continueSent = false;
   #lingering = false;
+  /** When lingering must end whatever the peer sends (see `#linger`, `closeIfIdle`). */
+  #lingerGiveUpAt = 0;
+  /** The request being served, until its exchange is over. */
+  #current: RequestHead | null = null;
+  /** The current exchange has had its response (written whole, or a 408 from the sweeper). */
+  #answered = false;
   /** The peer's FIN was read: nothing unread is left in the socket. */
   #peerClosed = false;
   #hostNote = "";
@@ -94,7 +105,9 @@ export class Connection {
       // When we closed the socket ourselves (timeout, shutdown) the fate is already set.
       if (!this.#closed) this.#fate = describeFailure(error, this.#expired);
       if (!(error instanceof PeerGone) && !(error instanceof Deno.errors.ConnectionReset)) {
-        log.server.error("conn#{id} failed: {error}", { id: this.id, error });
+        // One line; the stack only at debug, so a failing disk cannot flood the log.
+        log.server.error("conn#{id} failed: {error}", { id: this.id, error: describe(error) });
+        log.server.debug("conn#{id} failure: {error}", { id: this.id, error });
       }
     } finally {
       this.#close();
@@ -120,10 +133,12 @@ export class Connection {
     }
     if (kind === "head" || kind === "body") {
       // RFC 9110 §15.5.9: tell a slow client why, then close; never wait on it (the loop's
-      // read is still pending, so there is no lingering here).
-      this.#refuse(new HttpError(408, `${kind} too slow`), false).catch(() => {}).finally(() =>
-        this.#close()
-      );
+      // read is still pending, so there is no lingering here). A body too slow is the answer
+      // to its request, logged with it.
+      const request = kind === "body" ? this.#current : null;
+      if (request !== null) this.#answered = true;
+      this.#refuse(new HttpError(408, `${kind} too slow`), false, request).catch(() => {})
+        .finally(() => this.#close());
     } else {
       this.#close();
     }
@@ -131,10 +146,19 @@ export class Connection {
 
   /**
    * Shutdown: closes the connection now if it is between requests. One that is lingering goes
-   * on until its peer closes (or its linger deadline), so its last response is not reset.
+   * on until its peer closes, but for no more than `lingerIdleMs` from now, so its last
+   * response is not reset and a trickling peer cannot hold the stop.
    */
   closeIfIdle(): void {
-    if ((this.state === "idle" || this.state === "new") && !this.#lingering) {
+    if (this.#lingering) {
+      const hurry = Date.now() + this.#server.config.lingerIdleMs;
+      if (hurry < this.#lingerGiveUpAt) {
+        this.#lingerGiveUpAt = hurry;
+        if (this.deadline > hurry) this.deadline = hurry;
+      }
+      return;
+    }
+    if (this.state === "idle" || this.state === "new") {
       this.#fate = "closed for shutdown";
       this.#close();
     }
@@ -143,7 +167,7 @@ export class Connection {
   /** Shutdown deadline passed: closes whatever it is doing. */
   forceClose(): void {
     if (this.#closed) return;
-    if (this.state === "active" && !this.#lingering) this.#server.stats.cut++;
+    if (this.#current !== null && !this.#answered) this.#server.stats.cut++;
     this.#fate = "closed at shutdown deadline";
     this.#close();
   }
@@ -163,7 +187,7 @@ export class Connection {
         if (!(error instanceof HttpError)) throw error;
         // The head could not be parsed: answer without a request context, then close.
         this.#fate = `closed after ${error.status}`;
-        await this.#refuse(error, true);
+        await this.#refuse(error, true, null);
         return;
       }
       if (event.kind === "need-more") {
@@ -215,6 +239,18 @@ export class Connection {
     this.#worker = 0;
     this.#queuedMs = 0;
     this.#user = undefined;
+    this.#current = head;
+    this.#answered = false;
+    try {
+      return await this.#exchange(head);
+    } finally {
+      this.#current = null;
+    }
+  }
+
+  /** The exchange of `head`: the answer, its write, and what the connection does after it. */
+  async #exchange(head: RequestHead): Promise<boolean> {
+    const server = this.#server;
 
     let worker = 0;
     let reply: Reply;
@@ -263,7 +299,8 @@ export class Connection {
     } catch (error) {
       if (error instanceof PeerGone) {
         if (worker !== 0) server.pool.release(worker);
-        this.#logExchange(head, null, 0, `aborted: ${error.message}`);
+        // Unless the sweeper has answered it (408) and logged that already.
+        if (!this.#answered) this.#logExchange(head, null, 0, `aborted: ${error.message}`);
         throw error;
       }
       reply = this.#errorReply(error);
@@ -284,6 +321,7 @@ export class Connection {
     });
     try {
       await this.#sendReply(head, reply, keepAlive);
+      this.#answered = true;
     } finally {
       if (worker !== 0) server.pool.release(worker);
     }
@@ -344,7 +382,8 @@ export class Connection {
         ]),
       );
     }
-    log.server.error("conn#{id} internal error: {error}", { id: this.id, error });
+    log.server.error("conn#{id} internal error: {error}", { id: this.id, error: describe(error) });
+    log.server.debug("conn#{id} internal error: {error}", { id: this.id, error });
     return errorReply(new HttpError(500, "internal error"));
   }
 
@@ -353,8 +392,8 @@ export class Connection {
    * that could not be parsed, a head or body too slow); with `linger`, then drains input so the
    * response is not lost to a reset.
    */
-  async #refuse(error: HttpError, linger: boolean): Promise<void> {
-    await this.#sendReply(null, this.#errorReply(error), false);
+  async #refuse(error: HttpError, linger: boolean, request: RequestHead | null): Promise<void> {
+    await this.#sendReply(request, this.#errorReply(error), false);
     if (linger) await this.#linger();
   }
 
@@ -392,7 +431,7 @@ export class Connection {
     const until = Date.now() + this.#server.config.bodyTimeoutMs;
     while (this.#parser.inBody) {
       const event = this.#parser.next();
-      if (event.kind === "need-more" && !await this.#read("body", until)) {
+      if (event.kind === "need-more" && !await this.#read("drain", until)) {
         throw new PeerGone("closed by peer mid-body");
       }
     }
@@ -530,15 +569,18 @@ export class Connection {
   async #linger(): Promise<void> {
     if (this.#closed || this.#peerClosed) return;
     this.#lingering = true;
-    const { lingerIdleMs, lingerMaxMs } = this.#server.config;
+    const { lingerIdleMs, lingerMaxMs, lingerMaxBytes } = this.#server.config;
     try {
       await this.#conn.closeWrite();
-      const giveUpAt = Date.now() + lingerMaxMs;
+      this.#lingerGiveUpAt = Date.now() + lingerMaxMs;
+      if (this.#server.stopping) this.#lingerGiveUpAt = Date.now() + lingerIdleMs;
       const sink = new Uint8Array(LINGER_READ_BYTES);
-      for (;;) {
+      for (let drained = 0; drained < lingerMaxBytes;) {
         this.#deadlineKind = "linger";
-        this.deadline = Math.min(giveUpAt, Date.now() + lingerIdleMs);
-        if (await this.#conn.read(sink) === null) break;
+        this.deadline = Math.min(this.#lingerGiveUpAt, Date.now() + lingerIdleMs);
+        const n = await this.#conn.read(sink);
+        if (n === null) break;
+        drained += n;
       }
     } catch {
       // The peer is gone or the linger deadline passed; either way we are closing.
@@ -559,6 +601,10 @@ export class Connection {
     }
     this.#server.connections.delete(this);
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function describeFailure(error: unknown, expired: DeadlineKind | null): string {

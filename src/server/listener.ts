@@ -141,6 +141,10 @@ export function serve(
     },
   });
 
+  accepting.then(() => {
+    if (!state.stopping) log.server.error("the listener closed; no new connections are accepted");
+  });
+
   let stopping: Promise<ShutdownSummary> | null = null;
   const stop = (): Promise<ShutdownSummary> => {
     stopping ??= (async () => {

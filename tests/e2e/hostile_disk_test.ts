@@ -171,7 +171,8 @@ Deno.test("uploads past --uploads-max-bytes: 507, and what is stored stays", asy
   const dir = await plainRoot();
   const server = await startTestServer({
     root: dir.path,
-    uploadsMaxBytes: 3 * 1000,
+    // Space is counted in 4 KiB blocks: room for three 1000-byte documents.
+    uploadsMaxBytes: 3 * 4096,
     uploadRatePerSecond: 0,
   });
   try {

@@ -10,6 +10,7 @@ import { HttpError } from "../../../src/http/status.ts";
 import {
   DENO_UPLOAD_FS,
   GroupCommit,
+  spaceFor,
   type UploadFs,
   UploadStore,
 } from "../../../src/handlers/upload_store.ts";
@@ -17,6 +18,8 @@ import { tempDir } from "../../helpers/server.ts";
 
 const DOC = new TextEncoder().encode('{"hello":"world"}');
 const UNLIMITED = { maxBytes: 1 << 30, minFreeBytes: 0 };
+/** What one DOC counts for against the bound: a whole block. */
+const DOC_SPACE = spaceFor(DOC.length);
 
 type Op = "create" | "write" | "sync" | "close" | "link" | "remove" | "sync folder";
 
@@ -33,8 +36,11 @@ function faultyFs(log: string[], failAt: Op | null, error: Error): UploadFs {
       const file = await DENO_UPLOAD_FS.create(path);
       return {
         async write(bytes) {
+          if (failAt === "write") {
+            // A full disk takes part of the bytes, then fails: those bytes must go too.
+            await file.write(bytes.subarray(0, Math.ceil(bytes.length / 2)));
+          }
           fail("write");
-          // A failing write may have written part of the bytes, as a full disk does.
           return await file.write(bytes);
         },
         async syncData() {
@@ -162,10 +168,10 @@ Deno.test("UploadStore.save(): concurrent uploads share folder syncs, and none r
       const linked = events.indexOf(`link ${name}`);
       const responded = events.indexOf(`respond ${name}`);
       // The sync that covers it started after the link and ended before the response.
-      const covering = events.findIndex((e, i) =>
-        i > linked && /^sync \d+ start$/.test(e) &&
-        events.indexOf(e.replace("start", "end")) < responded
-      );
+      const covering = events.findIndex((e, i) => {
+        const ended = events.indexOf(e.replace("start", "end"));
+        return i > linked && /^sync \d+ start$/.test(e) && ended >= 0 && ended < responded;
+      });
       assert.ok(covering > linked, `${name} responded before a folder sync after its link`);
     }
   } finally {
@@ -194,30 +200,74 @@ Deno.test("GroupCommit.commit(): a failed sync rejects exactly the callers it co
 Deno.test("UploadStore: the storage bound answers 507 without writing, and counts what is stored", async () => {
   const dir = await tempDir();
   try {
-    const limits = { maxBytes: DOC.length * 3, minFreeBytes: 0 };
+    const limits = { maxBytes: DOC_SPACE * 3, minFreeBytes: 0 };
     const store = new UploadStore(dir.path, limits);
     await store.open();
     for (let i = 0; i < 3; i++) await store.save(DOC);
-    assert.equal(store.storedBytes, DOC.length * 3);
+    assert.equal(store.storedBytes, DOC_SPACE * 3);
     await assert.rejects(store.save(DOC), (e) => e instanceof HttpError && e.status === 507);
     assert.equal((await names(dir.path)).length, 3);
     // A restarted server measures what is there.
     const again = new UploadStore(dir.path, limits);
     await again.open();
-    assert.equal(again.storedBytes, DOC.length * 3);
+    assert.equal(again.storedBytes, DOC_SPACE * 3);
     await assert.rejects(again.save(DOC), (e) => e instanceof HttpError && e.status === 507);
   } finally {
     await dir.remove();
   }
 });
 
-Deno.test("UploadStore: concurrent uploads cannot overshoot the bound together", async () => {
+for (const minFreeBytes of [0, 1024]) {
+  Deno.test(`UploadStore: concurrent uploads cannot overshoot the bound together (min free ${minFreeBytes})`, async () => {
+    const dir = await tempDir();
+    try {
+      // The free-space check awaits: every upload must have reserved its space before it.
+      const roomy: UploadFs = { ...DENO_UPLOAD_FS, freeBytes: () => Promise.resolve(2 ** 40) };
+      const limits = { maxBytes: DOC_SPACE * 5, minFreeBytes };
+      const store = new UploadStore(dir.path, limits, roomy);
+      const results = await Promise.allSettled(Array.from({ length: 12 }, () => store.save(DOC)));
+      assert.equal(results.filter((r) => r.status === "fulfilled").length, 5);
+      assert.equal((await names(dir.path)).length, 5);
+    } finally {
+      await dir.remove();
+    }
+  });
+}
+
+Deno.test("UploadStore: a full bound is answered from the count, and measured again in the background", async () => {
   const dir = await tempDir();
   try {
-    const store = new UploadStore(dir.path, { maxBytes: DOC.length * 5, minFreeBytes: 0 });
-    const results = await Promise.allSettled(Array.from({ length: 12 }, () => store.save(DOC)));
-    assert.equal(results.filter((r) => r.status === "fulfilled").length, 5);
-    assert.equal((await names(dir.path)).length, 5);
+    let scans = 0;
+    const counting: UploadFs = {
+      ...DENO_UPLOAD_FS,
+      async *list(folder) {
+        scans++;
+        yield* DENO_UPLOAD_FS.list(folder);
+      },
+    };
+    const store = new UploadStore(dir.path, { maxBytes: DOC_SPACE, minFreeBytes: 0 }, counting);
+    await store.open();
+    const first = await store.save(DOC);
+    assert.equal(scans, 1);
+    // Refusals do not wait for a scan; at most one runs, and not again within its interval.
+    const refused = await Promise.allSettled(Array.from({ length: 10 }, () => store.save(DOC)));
+    assert.ok(refused.every((r) => r.status === "rejected"));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(scans <= 2, `${scans} scans for 10 refusals`);
+    // Space an operator frees counts from the next measurement (at most every 5 s), not before.
+    await Deno.remove(`${dir.path}/${first}`);
+    assert.equal(store.storedBytes, DOC_SPACE);
+  } finally {
+    await dir.remove();
+  }
+});
+
+Deno.test("UploadStore: --uploads-max-bytes 0 sets no bound", async () => {
+  const dir = await tempDir();
+  try {
+    const store = new UploadStore(dir.path, { maxBytes: 0, minFreeBytes: 0 });
+    for (let i = 0; i < 3; i++) await store.save(DOC);
+    assert.equal((await names(dir.path)).length, 3);
   } finally {
     await dir.remove();
   }
@@ -226,10 +276,11 @@ Deno.test("UploadStore: concurrent uploads cannot overshoot the bound together",
 Deno.test("UploadStore: --min-free-bytes is checked against the file system's free space", async () => {
   const dir = await tempDir();
   try {
-    const tight: UploadFs = { ...DENO_UPLOAD_FS, freeBytes: () => Promise.resolve(1000) };
-    const store = new UploadStore(dir.path, { maxBytes: 1 << 30, minFreeBytes: 990 }, tight);
+    // 10,000 bytes free; an upload takes one 4 KiB block, leaving 5,904.
+    const tight: UploadFs = { ...DENO_UPLOAD_FS, freeBytes: () => Promise.resolve(10_000) };
+    const store = new UploadStore(dir.path, { maxBytes: 1 << 30, minFreeBytes: 6_000 }, tight);
     await assert.rejects(store.save(DOC), (e) => e instanceof HttpError && e.status === 507);
-    const roomy = new UploadStore(dir.path, { maxBytes: 1 << 30, minFreeBytes: 900 }, tight);
+    const roomy = new UploadStore(dir.path, { maxBytes: 1 << 30, minFreeBytes: 5_000 }, tight);
     await roomy.save(DOC);
     assert.equal((await names(dir.path)).length, 1);
   } finally {
@@ -246,7 +297,8 @@ Deno.test("UploadStore.open() removes temporary leftovers and nothing else", asy
     const store = new UploadStore(dir.path, UNLIMITED);
     assert.equal((await store.open()).removed, 1);
     assert.deepEqual(await names(dir.path), [".gitkeep", "upload_20261201_120000_abcd.json"]);
-    assert.equal(store.storedBytes, 2);
+    // Both files that stay count, each as the block it takes.
+    assert.equal(store.storedBytes, 2 * spaceFor(2));
   } finally {
     await dir.remove();
   }

@@ -21,6 +21,7 @@ const CLASSES: [string, unknown, string][] = [
   ["ENOBUFS", withCode("ENOBUFS"), "exhausted"],
   ["ENOMEM", withCode("ENOMEM"), "exhausted"],
   ["BadResource (listener closed)", new Deno.errors.BadResource("closed"), "closed"],
+  ["Interrupted (EINTR) is tried again", new Deno.errors.Interrupted("os error 4"), "connection"],
   ["an error without a code", new Error("something else"), "other"],
   ["EINVAL", withCode("EINVAL"), "other"],
 ];
