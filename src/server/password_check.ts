@@ -11,8 +11,8 @@
  * - At most `maxPending` comparisons are queued or running; beyond that `check` answers null
  *   at once (the caller refuses the request), so a flood of passwords queues bounded work.
  * - The worker is made from a Blob of this module's own function, so it needs no read
- *   permission of its own (a worker from a file needs `--allow-read` of that file) and no
- *   extra file in `deno compile`; it imports only `bcryptjs`.
+ *   permission of its own (a worker from a file needs `--allow-read` of that file, which
+ *   `deno task start`'s sandbox does not grant); it imports only `bcryptjs`.
  */
 
 /** The worker thread's program. It runs there, so it refers to nothing outside itself. */
