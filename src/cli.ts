@@ -256,7 +256,7 @@ export function checkAuthTransport(
     }
     return;
   }
-  if (config.tlsCertFile !== null || isLoopbackAddress(config.host) || config.authInsecure) return;
+  if (config.tlsCert !== null || isLoopbackAddress(config.host) || config.authInsecure) return;
   throw new CliError(
     `credentials over plain HTTP on ${config.host} would cross the network readable by anyone on the way: ` +
       "serve over TLS (--tls-cert and --tls-key), listen on loopback only (--host 127.0.0.1), or pass --auth-insecure",

@@ -95,10 +95,10 @@ export interface ServerConfig {
   /** `--uploads`: the folder uploads are saved in; null means `<root>/uploads`. */
   uploads: string | null;
   /**
-   * The TLS certificate file; null: plain HTTP. Set by the TLS options (`--tls-cert`); here it
-   * only says whether passwords would cross the network in clear.
+   * `--tls-cert`: the certificate chain (PEM, leaf first); null: plain HTTP. The TLS options
+   * (branch `tls`) set it; authentication reads it to know whether passwords cross in clear.
    */
-  tlsCertFile: string | null;
+  tlsCert: string | null;
   /** `--auth-file`: an htpasswd file of bcrypt hashes, read at start-up; null: none. */
   authFile: string | null;
   /** `--auth USER:PASSWORD`: users given on the command line, their passwords already hashed. */
@@ -203,7 +203,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // --allow-write=resources/uploads covers it.
   uploads: null,
   // Plain HTTP, as the original design.
-  tlsCertFile: null,
+  tlsCert: null,
   // No users: nothing asks for credentials, as the original design.
   authFile: null,
   authUsers: [],

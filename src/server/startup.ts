@@ -95,7 +95,7 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
       what: auth.scope === "all" ? "every request" : "uploads (/upload)",
       users: auth.users,
     });
-    if (config.tlsCertFile === null && !isLoopbackAddress(config.host)) {
+    if (config.tlsCert === null && !isLoopbackAddress(config.host)) {
       log.server.warn(
         "--auth-insecure: passwords cross the network readable by anyone on the way (plain HTTP on {host})",
         { host: config.host },

@@ -33,7 +33,7 @@ Deno.test("parseCli() authentication defaults: no users, scope upload, not insec
   assert.deepEqual(config.authUsers, []);
   assert.equal(config.authScope, "upload");
   assert.equal(config.authInsecure, false);
-  assert.equal(config.tlsCertFile, null);
+  assert.equal(config.tlsCert, null);
 });
 
 Deno.test("parseCli() --auth USER:PASSWORD keeps a bcrypt hash, never the password", () => {
@@ -120,12 +120,12 @@ for (const [args, accepted] of PLAIN_HTTP) {
   }
 }
 
-Deno.test("checkAuthTransport() accepts credentials on 0.0.0.0 once TLS is on (tlsCertFile)", () => {
-  // The TLS options set tlsCertFile; the check reads only that field.
+Deno.test("checkAuthTransport() accepts credentials on 0.0.0.0 once TLS is on (tlsCert)", () => {
+  // The TLS options set tlsCert; the check reads only that field.
   const plain: ServerConfig = { ...DEFAULT_CONFIG, host: "0.0.0.0" };
   const given = { users: true, scopeGiven: false };
   assert.throws(() => checkAuthTransport(plain, given), CliError);
-  checkAuthTransport({ ...plain, tlsCertFile: "/etc/denohttpd/cert.pem" }, given);
+  checkAuthTransport({ ...plain, tlsCert: "/etc/denohttpd/cert.pem" }, given);
   checkAuthTransport({ ...plain, authInsecure: true }, given);
   checkAuthTransport(plain, { users: false, scopeGiven: false });
 });
