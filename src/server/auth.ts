@@ -52,13 +52,17 @@ export interface AuthRequest {
 }
 
 /**
- * Whether a request for `path` (decoded) needs credentials under `scope`: with `upload`, every
+ * Whether a request for `path` (decoded) needs credentials under `options.scope`: with `upload`, every
  * request to the upload path (whatever its method, as an nginx `location` with `auth_basic`);
  * with `all`, every request. Never a CORS preflight: it carries no credentials by design (Fetch
  * §4.8), and a 401 to it would fail the real request before it is sent.
  */
-export function needsCredentials(scope: AuthScope, request: AuthRequest, path: string): boolean {
-  if (scope !== "all" && path !== UPLOAD_PATH) return false;
+export function needsCredentials(
+  request: AuthRequest,
+  path: string,
+  options: { scope: AuthScope },
+): boolean {
+  if (options.scope !== "all" && path !== UPLOAD_PATH) return false;
   return !isPreflight(request);
 }
 
@@ -148,9 +152,9 @@ export class Authenticator {
     return this.#users.size;
   }
 
-  /** See `needsCredentials`; on the upload scope, a request elsewhere costs one comparison. */
+  /** See `needsCredentials`; on the upload scope, a request elsewhere costs two comparisons. */
   covers(request: AuthRequest, path: string): boolean {
-    return needsCredentials(this.scope, request, path);
+    return needsCredentials(request, path, this.#options);
   }
 
   /**
