@@ -15,6 +15,7 @@ import { preflightReply } from "./cors.ts";
 import type { Exchange, Reply } from "./reply.ts";
 import { isHiddenPath, resolveInRoot, type StaticRoot } from "./site_root.ts";
 import { serveStatic } from "./static_files.ts";
+import { folderRedirect } from "./folders.ts";
 import { handleUpload, type Uploads } from "./upload.ts";
 
 /** Methods registered by RFC 9110 §9 and RFC 5789; anything else is 501 (RFC 9110 §9.1). */
@@ -41,6 +42,11 @@ export interface Site {
   root: StaticRoot;
   uploadsDir: string;
   uploads: Uploads;
+  /**
+   * The uploads folder as a root of its own, served at `/uploads/`, when it is not
+   * `<root>/uploads` (`--uploads DIR`); null when the root serves it.
+   */
+  uploadsRoot: StaticRoot | null;
   /** Origins whose pages may read responses (`--cors`); null when none. */
   cors: CorsPolicy | null;
   /** Who may write (`--auth-file`, `--auth`); null: nobody is asked for credentials. */
@@ -76,8 +82,30 @@ export async function route(ex: Exchange, site: Site): Promise<Reply> {
   }
   // Dotfiles and dot-folders look absent, also to POST (which answers 405 for a file).
   if (isHiddenPath(ex.path)) throw new HttpError(404, "hidden path");
-  if (method !== "POST") return await serveStatic(ex, site.root);
+  const [root, inner] = whichRoot(ex, site);
+  if (inner === "") {
+    // `/uploads` of an uploads root: a folder, as it would be under the root.
+    if (method === "POST") throw new HttpError(405, "POST not allowed on a folder", [ALLOW_FILES]);
+    return folderRedirect(ex);
+  }
+  if (method !== "POST") {
+    return await serveStatic(inner === ex.path ? ex : { ...ex, path: inner }, root);
+  }
   // POST to a file that exists is the wrong method; POST anywhere else names nothing.
-  await resolveInRoot(site.root, ex.path === "/" ? "/index.html" : ex.path);
+  await resolveInRoot(root, inner === "/" ? "/index.html" : inner);
   throw new HttpError(405, "POST not allowed on a file", [ALLOW_FILES]);
 }
+
+/**
+ * The root a path is served from, and the path inside it: `/uploads/...` from the uploads
+ * folder when it is a root of its own (`--uploads DIR`), everything else from the root.
+ */
+function whichRoot(ex: Exchange, site: Site): [StaticRoot, string] {
+  const uploads = site.uploadsRoot;
+  if (uploads === null || !ex.path.startsWith(UPLOADS_PREFIX)) return [site.root, ex.path];
+  if (ex.path.length === UPLOADS_PREFIX.length) return [uploads, ""];
+  if (ex.path.charCodeAt(UPLOADS_PREFIX.length) !== 0x2f) return [site.root, ex.path];
+  return [uploads, ex.path.slice(UPLOADS_PREFIX.length)];
+}
+
+const UPLOADS_PREFIX = "/uploads";

@@ -7,6 +7,10 @@
  * - An origin is matched by its serialisation `scheme://host[:port]`, scheme and host compared
  *   case-insensitively and a scheme's default port left out (as browsers serialise it); `null`
  *   is matched only when listed literally, never by `*`.
+ * - Under a policy every response carries `Vary: Origin` (the server's common fields, see
+ *   `corsCommonFields`), with `Origin` or without: a cache must never hand a copy made for a
+ *   request without `Origin` (an `<img>`, a plain link) to a page's CORS request, which needs
+ *   `Access-Control-Allow-Origin` (Fetch standard, "CORS protocol and HTTP caches").
  * - A request without `Origin` costs one field lookup and allocates nothing; with no policy
  *   (no `--cors`), nothing at all.
  * - Nothing from the client reaches a response unless it passed a strict syntax check first
@@ -55,11 +59,12 @@ const EXPOSE: Field = [
   "ETag, Location, Content-Range, Accept-Ranges, Content-Disposition, Retry-After, Allow",
 ];
 const VARY_ORIGIN: Field = ["Vary", "Origin"];
-/** Fetch §3.2.6: a preflight's answer depends on all three. */
+/** Fetch §3.2.6: a preflight's answer also depends on these (Origin is in the common fields). */
 const VARY_PREFLIGHT: Field = [
   "Vary",
-  "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+  "Access-Control-Request-Method, Access-Control-Request-Headers",
 ];
+const COMMON: readonly Field[] = [VARY_ORIGIN];
 const ANY_FIELDS: readonly Field[] = [["Access-Control-Allow-Origin", "*"], EXPOSE];
 
 /** The origins allowed to read responses, and the fields each gets, built once. */
@@ -124,7 +129,7 @@ export function corsPolicy(
     }
     const canonical = canonicalOrigin(origin);
     if (canonical === null) throw new RangeError(`not an origin: ${JSON.stringify(origin)}`);
-    listed.set(canonical, [["Access-Control-Allow-Origin", canonical], VARY_ORIGIN, EXPOSE]);
+    listed.set(canonical, [["Access-Control-Allow-Origin", canonical], EXPOSE]);
   }
   return { any, listed, maxAgeSeconds, authorization: options.authorization ?? false };
 }
@@ -136,7 +141,7 @@ export function corsPolicy(
 export function allowedOrigin(policy: CorsPolicy, origin: string): string | null {
   const canonical = canonicalOrigin(origin);
   if (canonical === null) return null;
-  if (policy.listed.has(canonical)) return origin;
+  if (policy.listed.has(canonical)) return canonical;
   if (policy.any && canonical !== "null") return ANY_ORIGIN;
   return null;
 }
@@ -165,9 +170,12 @@ export function corsFields(
   if (allowed === null) return null;
   if (isPreflight(request)) return [["Access-Control-Allow-Origin", allowed], VARY_PREFLIGHT];
   if (allowed === ANY_ORIGIN) return ANY_FIELDS;
-  // Browsers send the canonical form, which is precomputed; any other spelling is echoed.
-  const precomputed = policy.listed.get(origin);
-  return precomputed ?? [["Access-Control-Allow-Origin", allowed], VARY_ORIGIN, EXPOSE];
+  return policy.listed.get(allowed) ?? null;
+}
+
+/** The fields every response carries under `policy` (none without one). */
+export function corsCommonFields(policy: CorsPolicy | null): readonly Field[] {
+  return policy === null ? [] : COMMON;
 }
 
 /**

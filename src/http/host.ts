@@ -95,7 +95,10 @@ export function allowedHosts(
   extra: readonly string[] = [],
 ): Set<string> {
   const allowed = new Set<string>();
-  for (const name of ["localhost", "127.0.0.1", host.includes(":") ? `[${host}]` : host]) {
+  const names = ["localhost", "127.0.0.1", host.includes(":") ? `[${host}]` : host];
+  // Bound to every IPv6 (and IPv4) address, the server is also reached on IPv6 loopback.
+  if (host === "::") names.push("[::1]");
+  for (const name of names) {
     allowed.add(`${name.toLowerCase()}:${port}`);
     if (port === 80) allowed.add(name.toLowerCase());
   }

@@ -3,7 +3,9 @@
  *
  * Invariant: every response carries Date, Server, `X-Content-Type-Options: nosniff` and
  * Connection, and Content-Length unless its status forbids a body (1xx, 204, 304); a persistent
- * one also carries Keep-Alive. Handler-supplied fields never repeat those.
+ * one also carries Keep-Alive; and every response of a server carries that server's common
+ * fields (`common`: e.g. `Vary: Origin` under a CORS policy). Handler-supplied fields never
+ * repeat those.
  */
 
 import { SERVER_NAME, SERVER_VERSION } from "../config.ts";
@@ -16,6 +18,15 @@ export interface HeadOptions {
   contentLength: number;
   /** The Keep-Alive value for a persistent connection, or null when this response closes it. */
   keepAlive: string | null;
+  /** Field lines every response of this server carries, serialised (see `commonLines`). */
+  common?: string;
+}
+
+/** `fields` serialised once, for `HeadOptions.common`. */
+export function commonLines(fields: readonly Field[]): string {
+  let lines = "";
+  for (const [name, value] of fields) lines += `${name}: ${value}\r\n`;
+  return lines;
 }
 
 /**
@@ -33,7 +44,9 @@ export function serializeHead(
   fields: readonly Field[],
   options: HeadOptions,
 ): string {
-  let head = `HTTP/1.1 ${status} ${statusText(status)}\r\nDate: ${httpDate()}${SERVER_LINES}`;
+  let head = `HTTP/1.1 ${status} ${statusText(status)}\r\nDate: ${httpDate()}${SERVER_LINES}${
+    options.common ?? ""
+  }`;
   for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
   // 1xx, 204 and 304 have no content (RFC 9110 §6.4.1); Content-Length is omitted (§8.6).
   if (status >= 200 && status !== 204 && status !== 304) {
@@ -61,6 +74,8 @@ export function encodeResponse(head: string, body: Uint8Array | null): Uint8Arra
  */
 export class ResponseMemo {
   #date = "";
+  /** The common lines the variants below were encoded with (one server's, usually). */
+  #common = "";
   readonly #variants: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined];
 
   /** Head and (unless `withBody` is false) body of the response, encoded. */
@@ -70,16 +85,22 @@ export class ResponseMemo {
     body: Uint8Array,
     keepAlive: string | null,
     withBody: boolean,
+    common = "",
   ): Uint8Array {
     const date = httpDate();
-    if (date !== this.#date) {
+    if (date !== this.#date || common !== this.#common) {
       this.#date = date;
+      this.#common = common;
       this.#variants.fill(undefined);
     }
     const variant = (keepAlive === null ? 0 : 1) + (withBody ? 2 : 0);
     let bytes = this.#variants[variant];
     if (bytes === undefined) {
-      const head = serializeHead(status, fields, { contentLength: body.length, keepAlive });
+      const head = serializeHead(status, fields, {
+        contentLength: body.length,
+        keepAlive,
+        common,
+      });
       bytes = encodeResponse(head, withBody ? body : null);
       this.#variants[variant] = bytes;
     }

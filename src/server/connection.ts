@@ -444,21 +444,29 @@ export class Connection {
     const body = reply.body;
     const progress = { sent: 0 };
     // Every response to an allowed Origin gets its CORS fields here, errors too (a refused head
-    // still has its fields); none without --cors or an Origin. Such a response is not the
-    // memoised one, so it is serialised afresh.
+    // still has its fields); none without --cors or an Origin (but `Vary: Origin`, a common
+    // field under a policy). Such a response is not the memoised one: serialised afresh.
     const asked = request ?? this.#parser.refusedHead;
     const cors = asked === null ? null : corsFields(this.#server.site.cors, asked);
     const fields = cors === null ? reply.fields : [...reply.fields, ...cors];
     try {
       if (reply.memo !== undefined && cors === null && body instanceof Uint8Array) {
         await this.#write(
-          reply.memo.encode(reply.status, reply.fields, body, keepAliveValue, withBody),
+          reply.memo.encode(
+            reply.status,
+            reply.fields,
+            body,
+            keepAliveValue,
+            withBody,
+            this.#server.commonHead,
+          ),
         );
         if (withBody) progress.sent = body.length;
       } else {
         const head = serializeHead(reply.status, fields, {
           contentLength: reply.length,
           keepAlive: keepAliveValue,
+          common: this.#server.commonHead,
         });
         if (!withBody || body === null) {
           await this.#write(encodeResponse(head, null));

@@ -32,6 +32,9 @@ export class StartupError extends Error {
   }
 }
 
+/** Memory for small saved uploads served from a folder outside the root. */
+const UPLOADS_CACHE_BYTES = 1 << 20;
+
 export interface PreparedSite {
   site: Site;
   /** Releases what the site holds (the root's watcher). */
@@ -55,8 +58,8 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
   let uploadsDir = config.uploads ?? `${rootReal}/uploads`;
   try {
     await Deno.mkdir(uploadsDir, { recursive: true });
-    // A folder of its own is named by its real path, like the root, in the log and to handlers.
-    if (config.uploads !== null) uploadsDir = await Deno.realPath(uploadsDir);
+    // Named by its real path, like the root, in the log and to handlers.
+    uploadsDir = await Deno.realPath(uploadsDir);
   } catch (error) {
     throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${folderReason(error)}`, {
       sandboxDenied: error instanceof Deno.errors.NotCapable,
@@ -120,6 +123,13 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
   return {
     site: {
       root: staticRoot(config, { real: rootReal, cache, uploads: uploadsDir }),
+      // Saved uploads are served at /uploads/<name> (a 201's Location) from wherever they are.
+      uploadsRoot: uploadsDir === `${rootReal}/uploads` ? null : staticRoot(config, {
+        real: uploadsDir,
+        // Not watched: every hit is confirmed by a stat (uploads are written, rarely hot).
+        cache: new FileCache(UPLOADS_CACHE_BYTES),
+        uploads: uploadsDir,
+      }),
       uploadsDir,
       uploads: {
         store,

@@ -6,7 +6,9 @@
  */
 
 import type { ServerConfig } from "../config.ts";
+import { corsCommonFields } from "../http/cors.ts";
 import type { ParserLimits } from "../http/parser.ts";
+import { commonLines } from "../http/response.ts";
 import type { Site } from "../handlers/router.ts";
 import type { Connection } from "./connection.ts";
 import type { WorkerPool } from "./pool.ts";
@@ -38,6 +40,8 @@ export class ServerState {
   readonly limits: ParserLimits;
   /** The Keep-Alive field value (RFC 2068 §19.7.1.1), e.g. `timeout=30, max=100`. */
   readonly keepAliveValue: string;
+  /** Field lines every response of this server carries (HeadOptions.common). */
+  readonly commonHead: string;
   readonly connections = new Set<Connection>();
   readonly stats: ServerStats = {
     connections: 0,
@@ -65,6 +69,7 @@ export class ServerState {
       maxHeaderCount: config.maxHeaderCount,
       maxBodyBytes: config.maxBodyBytes,
     };
+    this.commonHead = commonLines(corsCommonFields(parts.site.cors));
     this.keepAliveValue = `timeout=${
       Math.floor(config.idleTimeoutMs / 1000)
     }, max=${config.maxRequestsPerConnection}`;

@@ -577,3 +577,56 @@ browserTest(
     });
   },
 );
+
+/** A page that shows an image of the server named in its query, then fetches the same URL. */
+const IMAGE_THEN_FETCH_PAGE = `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Image, then fetch</title><link rel="icon" href="data:,"></head>
+<body><p id="result">loading</p>
+<script>
+  const server = new URLSearchParams(location.search).get("server");
+  const image = new Image();
+  image.onload = image.onerror = async () => {
+    let result;
+    try {
+      const response = await fetch(server + "/logo.png");
+      result = { status: response.status, bytes: (await response.arrayBuffer()).byteLength };
+    } catch (error) {
+      result = { error: error.name + ": " + error.message };
+    }
+    document.getElementById("result").textContent = JSON.stringify(result);
+    document.body.dataset.done = "yes";
+  };
+  image.src = server + "/logo.png";
+</script>
+</body>
+</html>
+`;
+
+browserTest(
+  "browser: an image cached from a --cors server does not block the page's fetch of the same URL",
+  async (browser) => {
+    await using pages = await tempRoot({ files: [] });
+    await Deno.writeTextFile(`${pages.path}/image.html`, IMAGE_THEN_FETCH_PAGE);
+    await using root = await tempRoot({ files: ["logo.png"] });
+    // An old file: its Last-Modified makes the response heuristically cacheable (RFC 9111 §4.2.2).
+    const old = new Date("2020-01-01T00:00:00Z");
+    await Deno.utime(`${root.path}/logo.png`, old, old);
+    await withServer({ root: pages.path }, async (other) => {
+      const otherOrigin = `http://127.0.0.1:${other.port}`;
+      await withServer({ root: root.path, corsOrigins: [otherOrigin] }, async (server) => {
+        const page = await newPage(browser);
+        try {
+          const api = `http://127.0.0.1:${server.port}`;
+          await page.goto(`${otherOrigin}/image.html?server=${encodeURIComponent(api)}`);
+          await page.waitForSelector("body[data-done]");
+          const result = JSON.parse(await page.$eval("#result", (p) => p.textContent ?? ""));
+          const size = (await Deno.stat(`${root.path}/logo.png`)).size;
+          assert.deepEqual(result, { status: 200, bytes: size });
+        } finally {
+          await page.close();
+        }
+      });
+    });
+  },
+);

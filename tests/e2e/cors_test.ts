@@ -19,7 +19,9 @@ import { tempRoot, withServer } from "../helpers/server.ts";
 const APP = "https://app.example";
 const EXPOSE =
   "ETag, Location, Content-Range, Accept-Ranges, Content-Disposition, Retry-After, Allow";
-const PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+/** Under a policy every response varies by Origin (the first Vary); a preflight by these too. */
+const VARY_ORIGIN: [string, string] = ["vary", "Origin"];
+const PREFLIGHT_VARY = "Access-Control-Request-Method, Access-Control-Request-Headers";
 const FILES = ["index.html", "notes.txt", "banner.png"];
 
 /** Runs `fn` with a server on a scratch root (never resources/uploads) and `overrides`. */
@@ -84,6 +86,7 @@ Deno.test("CORS preflight of /upload from an allowed origin: 204 with what POST 
     assert.equal(res.status, 204);
     assert.equal(res.reason, "No Content");
     assert.deepEqual(corsOf(res), [
+      VARY_ORIGIN,
       ["access-control-allow-methods", "POST"],
       ["access-control-allow-headers", "content-type"],
       ["access-control-max-age", "600"],
@@ -109,8 +112,8 @@ Deno.test("CORS preflight then upload on one connection: the page can read the 2
     const res = await client.response();
     assert.equal(res.status, 201, res.text());
     assert.deepEqual(corsOf(res), [
+      VARY_ORIGIN,
       ["access-control-allow-origin", APP],
-      ["vary", "Origin"],
       ["access-control-expose-headers", EXPOSE],
     ]);
     const name = (res.header("location") ?? "").slice("/uploads/".length);
@@ -138,7 +141,10 @@ Deno.test("CORS preflight asking for a header not allowed: 204 without Allow-Hea
     assert.equal(res.status, 204);
     assert.equal(res.header("access-control-allow-headers"), null);
     assert.equal(res.header("access-control-allow-origin"), "*");
-    assert.equal(res.header("vary"), PREFLIGHT_VARY);
+    assert.deepEqual(
+      res.fields.filter(([name]) => name === "vary").map(([, value]) => value),
+      ["Origin", PREFLIGHT_VARY],
+    );
   });
 });
 
@@ -149,7 +155,7 @@ Deno.test("CORS preflight from an origin not listed is a plain OPTIONS: 405 with
       const plain = await send(port, requestHead(port, "/upload", { method: "OPTIONS" }));
       assert.equal(res.status, 405, origin);
       assert.equal(res.header("allow"), "POST");
-      assert.deepEqual(corsOf(res), [], `${origin} got CORS fields`);
+      assert.deepEqual(corsOf(res), [VARY_ORIGIN], `${origin} got CORS fields`);
       assert.deepEqual(withoutDate(res), withoutDate(plain));
       assert.equal(res.text(), plain.text());
     }
@@ -194,17 +200,18 @@ Deno.test("CORS: GET and HEAD of files from an allowed origin, memo path kept cl
       assert.equal(res.text(), index);
       if (sequence[i] === cors) {
         assert.deepEqual(corsOf(res), [
+          VARY_ORIGIN,
           ["access-control-allow-origin", APP],
-          ["vary", "Origin"],
           ["access-control-expose-headers", EXPOSE],
         ]);
         // Otherwise the same response.
         assert.deepEqual(
-          withoutDate(res).filter(([n]) => !n.startsWith("access-control-") && n !== "vary"),
+          withoutDate(res).filter(([n]) => !n.startsWith("access-control-")),
           withoutDate(responses[0] as RawResponse),
         );
       } else {
-        assert.deepEqual(corsOf(res), [], `plain response ${i} got CORS fields`);
+        // Vary: Origin, so a cache never serves this copy to a CORS request.
+        assert.deepEqual(corsOf(res), [VARY_ORIGIN], `plain response ${i}`);
       }
     }
     await client.send(
@@ -289,24 +296,25 @@ Deno.test("CORS: upload errors are readable by an allowed origin (415, 400, 413 
       const other = new TextDecoder().decode(row.request).replace(APP, "https://evil.example");
       const refused = await send(port, other);
       assert.equal(refused.status, row.status, `${row.name} (other origin)`);
-      assert.deepEqual(corsOf(refused), [], `${row.name} (other origin)`);
+      assert.deepEqual(corsOf(refused), [VARY_ORIGIN], `${row.name} (other origin)`);
     }
     assert.deepEqual([...Deno.readDirSync(uploads)], [], "a refused upload left a file");
   });
 });
 
-Deno.test("CORS with *: Allow-Origin * and no Vary; the null origin is not matched", async () => {
+Deno.test("CORS with *: Allow-Origin * (Vary: Origin on every response); the null origin is not matched", async () => {
   await withSite({ corsOrigins: ["*"] }, async (port) => {
     const res = await send(port, requestHead(port, "/notes.txt", { fields: [["Origin", APP]] }));
     assert.deepEqual(corsOf(res), [
+      VARY_ORIGIN,
       ["access-control-allow-origin", "*"],
       ["access-control-expose-headers", EXPOSE],
     ]);
     const nul = await send(port, requestHead(port, "/notes.txt", { fields: [["Origin", "null"]] }));
-    assert.deepEqual(corsOf(nul), []);
+    assert.deepEqual(corsOf(nul), [VARY_ORIGIN]);
     const preflight = await send(port, preflightHead(port, "/upload", "null"));
     assert.equal(preflight.status, 405);
-    assert.deepEqual(corsOf(preflight), []);
+    assert.deepEqual(corsOf(preflight), [VARY_ORIGIN]);
   });
 });
 
@@ -316,23 +324,23 @@ Deno.test("CORS with null listed literally: the null origin is echoed", async ()
     assert.equal(res.header("access-control-allow-origin"), "null");
     assert.equal(res.header("vary"), "Origin");
     const app = await send(port, requestHead(port, "/notes.txt", { fields: [["Origin", APP]] }));
-    assert.deepEqual(corsOf(app), []);
+    assert.deepEqual(corsOf(app), [VARY_ORIGIN]);
   });
 });
 
-Deno.test("CORS origins match case-insensitively and are echoed as sent", async () => {
+Deno.test("CORS origins match case-insensitively and are answered in their canonical form", async () => {
   await withSite({ corsOrigins: ["http://localhost:3000"] }, async (port) => {
     const res = await send(
       port,
       requestHead(port, "/notes.txt", { fields: [["Origin", "HTTP://LocalHost:3000"]] }),
     );
-    assert.equal(res.header("access-control-allow-origin"), "HTTP://LocalHost:3000");
+    assert.equal(res.header("access-control-allow-origin"), "http://localhost:3000");
     for (const origin of ["http://localhost:3001", "https://localhost:3000", "http://localhost"]) {
       const other = await send(
         port,
         requestHead(port, "/notes.txt", { fields: [["Origin", origin]] }),
       );
-      assert.deepEqual(corsOf(other), [], origin);
+      assert.deepEqual(corsOf(other), [VARY_ORIGIN], origin);
     }
   });
 });

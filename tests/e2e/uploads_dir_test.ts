@@ -46,6 +46,40 @@ Deno.test("--uploads: uploads go to the folder given, made if missing, not to <r
   });
 });
 
+for (const where of ["outside the root", "inside the root under another name"]) {
+  Deno.test(`--uploads ${where}: the Location of a 201 serves the saved document`, async () => {
+    await using root = await tempRoot({ files: ["index.html"] });
+    await using elsewhere = await tempDir();
+    const uploads = where === "outside the root"
+      ? `${elsewhere.path}/json`
+      : `${root.path}/incoming`;
+    await withServer({ root: root.path, uploads }, async (server) => {
+      const body = '{"served":"back","n":12345}';
+      const name = await uploadTo(server.port, body);
+      const res = await get(server.port, `/uploads/${name}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.header("content-type"), "application/json");
+      assert.equal(res.text(), body);
+      const head = await get(server.port, `/uploads/${name}`, { method: "HEAD" });
+      assert.equal(head.status, 200);
+      assert.equal(head.header("content-length"), String(body.length));
+      const range = await get(server.port, `/uploads/${name}`, {
+        fields: [["Range", "bytes=1-8"]],
+      });
+      assert.equal(range.status, 206);
+      assert.equal(range.text(), body.slice(1, 9));
+      // The folder itself redirects like any folder; what is not in it is missing.
+      const folder = await get(server.port, "/uploads");
+      assert.equal(folder.status, 301);
+      assert.equal(folder.header("location"), "/uploads/");
+      assert.equal((await get(server.port, "/uploads/nothing.json")).status, 404);
+      assert.equal((await get(server.port, "/uploads/../index.html")).status, 403);
+      await Deno.writeTextFile(`${uploads}/.upload-x.tmp`, "{");
+      assert.equal((await get(server.port, "/uploads/.upload-x.tmp")).status, 404);
+    });
+  });
+}
+
 Deno.test("--uploads: partial uploads left there by a crash are removed at start-up", async () => {
   await using root = await tempRoot({ files: ["index.html"] });
   await using uploads = await tempDir();

@@ -8,6 +8,7 @@ import {
   allowedOrigin,
   canonicalOrigin,
   CORS_ALLOWED_HEADERS,
+  corsCommonFields,
   corsFields,
   corsPolicy,
   isPreflight,
@@ -77,7 +78,8 @@ Deno.test("corsPolicy() refuses a value that is not an origin", () => {
 const MATCHES: ReadonlyArray<{ origins: string[]; origin: string; want: string | null }> = [
   { origins: ["https://app.example"], origin: "https://app.example", want: "https://app.example" },
   // Scheme and host compare case-insensitively; the origin is echoed as the browser sent it.
-  { origins: ["https://app.example"], origin: "HTTPS://APP.example", want: "HTTPS://APP.example" },
+  // Answered in the canonical form, whatever the spelling asked.
+  { origins: ["https://app.example"], origin: "HTTPS://APP.example", want: "https://app.example" },
   { origins: ["HTTPS://App.Example"], origin: "https://app.example", want: "https://app.example" },
   {
     origins: ["https://app.example:443"],
@@ -107,7 +109,7 @@ const MATCHES: ReadonlyArray<{ origins: string[]; origin: string; want: string |
   { origins: ["null"], origin: "null", want: "null" },
   { origins: ["null"], origin: "https://app.example", want: null },
   { origins: ["*", "null"], origin: "null", want: "null" },
-  // A listed origin beside `*` is echoed (with Vary), everything else gets `*`.
+  // A listed origin beside `*` is answered with itself, everything else with `*`.
   {
     origins: ["*", "https://app.example"],
     origin: "https://app.example",
@@ -131,7 +133,8 @@ for (const { origins, origin, want } of MATCHES) {
 
 const EXPOSE =
   "ETag, Location, Content-Range, Accept-Ranges, Content-Disposition, Retry-After, Allow";
-const PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+/** Beside the common Vary: Origin every response carries under a policy (corsCommonFields). */
+const PREFLIGHT_VARY = "Access-Control-Request-Method, Access-Control-Request-Headers";
 
 const FIELD_CASES: ReadonlyArray<{
   name: string;
@@ -162,7 +165,6 @@ const FIELD_CASES: ReadonlyArray<{
     fields: [["Origin", "https://app.example"]],
     want: [
       ["Access-Control-Allow-Origin", "https://app.example"],
-      ["Vary", "Origin"],
       ["Access-Control-Expose-Headers", EXPOSE],
     ],
   },
@@ -172,13 +174,12 @@ const FIELD_CASES: ReadonlyArray<{
     method: "POST",
     fields: [["Origin", "https://APP.example"]],
     want: [
-      ["Access-Control-Allow-Origin", "https://APP.example"],
-      ["Vary", "Origin"],
+      ["Access-Control-Allow-Origin", "https://app.example"],
       ["Access-Control-Expose-Headers", EXPOSE],
     ],
   },
   {
-    name: "any origin: no Vary",
+    name: "any origin",
     origins: ["*"],
     method: "GET",
     fields: [["Origin", "https://app.example"]],
@@ -206,6 +207,13 @@ const FIELD_CASES: ReadonlyArray<{
     want: [["Access-Control-Allow-Origin", "*"], ["Access-Control-Expose-Headers", EXPOSE]],
   },
 ];
+
+Deno.test("corsCommonFields(): Vary: Origin on every response under a policy, nothing without", () => {
+  assert.deepEqual(corsCommonFields(null), []);
+  for (const origins of [["*"], ["https://app.example"], ["null"]]) {
+    assert.deepEqual(corsCommonFields(corsPolicy(origins, 600)), [["Vary", "Origin"]]);
+  }
+});
 
 for (const c of FIELD_CASES) {
   Deno.test(`corsFields() for ${c.name}`, () => {

@@ -126,6 +126,21 @@ const CASES: ReadonlyArray<
     want: 403,
   },
   { name: "unconfigured IPv6", value: "[::1]:8080", host: "127.0.0.1", port: 8080, want: 403 },
+  // Bound to "::" the server is reached on IPv6 loopback too.
+  {
+    name: "IPv6 loopback when bound to ::",
+    value: "[::1]:8080",
+    host: "::",
+    port: 8080,
+    want: 200,
+  },
+  {
+    name: "IPv4 loopback when bound to ::",
+    value: "127.0.0.1:8080",
+    host: "::",
+    port: 8080,
+    want: 200,
+  },
   { name: "IPv6 without brackets", value: "::1:8080", host: "::1", port: 8080, want: 400 },
   { name: "empty port", value: "localhost:", host: "127.0.0.1", port: 8080, want: 403 },
   // Malformed.
