@@ -17,7 +17,9 @@ import {
   type ServerConfig,
 } from "./config.ts";
 import { ANY_ORIGIN, canonicalOrigin } from "./http/cors.ts";
-import { canonicalAllowedHost } from "./http/host.ts";
+import { canonicalAllowedHost, isLoopbackAddress } from "./http/host.ts";
+import bcrypt from "bcryptjs";
+import { AUTH_SCOPES, type AuthScope } from "./server/auth.ts";
 
 export class CliError extends Error {
   constructor(message: string) {
@@ -73,6 +75,12 @@ Options:
                        (unsafe: pages of any site can then reach the server by DNS rebinding)
   --cors ORIGIN        let pages of ORIGIN (scheme://host[:port]) read responses, preflights
                        answered; repeatable; '*' for any origin but null
+  --auth-file FILE     users and bcrypt hashes (made with htpasswd -B); requests in
+                       --auth-scope need one of them (HTTP Basic), else 401
+  --auth USER:PASSWORD a user for quick use (repeatable; hashed at start, but visible in the
+                       process list: prefer --auth-file)
+  --auth-scope SCOPE   upload (requests to /upload) or all (every request) (default ${DEFAULT_CONFIG.authScope})
+  --auth-insecure      allow credentials over plain HTTP on a non-loopback address
   -h, --help           show this help
   -V, --version        show the version
 `;
@@ -99,6 +107,10 @@ const OPTIONS = {
   uploads: { type: "string" },
   "allow-host": { type: "string", multiple: true },
   cors: { type: "string", multiple: true },
+  "auth-file": { type: "string" },
+  auth: { type: "string", multiple: true },
+  "auth-scope": { type: "string" },
+  "auth-insecure": { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -192,7 +204,63 @@ export function parseCli(argv: readonly string[]): CliResult {
       );
     });
   }
+  if (values["auth-file"] !== undefined) {
+    if (values["auth-file"] === "") throw new CliError("--auth-file must not be empty");
+    config.authFile = values["auth-file"];
+  }
+  if (values["auth-scope"] !== undefined) {
+    const scope = values["auth-scope"] as AuthScope;
+    if (!AUTH_SCOPES.includes(scope)) {
+      throw new CliError(`invalid --auth-scope "${scope}": use ${AUTH_SCOPES.join(" or ")}`);
+    }
+    config.authScope = scope;
+  }
+  if (values["auth-insecure"]) config.authInsecure = true;
+  const inline = values.auth ?? [];
+  checkAuthTransport(config, {
+    users: config.authFile !== null || inline.length > 0,
+    scopeGiven: values["auth-scope"] !== undefined,
+  });
+  // Last: hashing takes a moment, and a refused command line should not wait for it.
+  if (inline.length > 0) config.authUsers = inline.map((t) => inlineUser(t, config.authBcryptCost));
   return { kind: "run", config };
+}
+
+/**
+ * `--auth USER:PASSWORD` → the user and a bcrypt hash of the password, so the configuration
+ * never holds it in clear. Error messages never repeat the value.
+ */
+function inlineUser(text: string, cost: number): { user: string; hash: string } {
+  const colon = text.indexOf(":");
+  const user = colon < 0 ? "" : text.slice(0, colon);
+  // deno-lint-ignore no-control-regex
+  if (user === "" || /[\x00-\x1f\x7f]/.test(text)) {
+    throw new CliError(
+      "invalid --auth: expected USER:PASSWORD (a user name without control characters, a colon, then the password)",
+    );
+  }
+  return { user, hash: bcrypt.hashSync(text.slice(colon + 1), cost) };
+}
+
+/**
+ * Credentials only where they cannot be read on the way: over TLS, on a loopback address, or
+ * when `--auth-insecure` says the operator knows (Basic credentials are base64, not secret).
+ */
+export function checkAuthTransport(
+  config: ServerConfig,
+  given: { users: boolean; scopeGiven: boolean },
+): void {
+  if (!given.users) {
+    if (given.scopeGiven) {
+      throw new CliError("--auth-scope needs users: --auth-file FILE or --auth USER:PASSWORD");
+    }
+    return;
+  }
+  if (config.tlsCert !== null || isLoopbackAddress(config.host) || config.authInsecure) return;
+  throw new CliError(
+    `credentials over plain HTTP on ${config.host} would cross the network readable by anyone on the way: ` +
+      "serve over TLS (--tls-cert and --tls-key), listen on loopback only (--host 127.0.0.1), or pass --auth-insecure",
+  );
 }
 
 /** A log file's path; `off` turns the access log off. */

@@ -94,9 +94,35 @@ export interface ServerConfig {
   corsMaxAgeSeconds: number;
   /** `--uploads`: the folder uploads are saved in; null means `<root>/uploads`. */
   uploads: string | null;
+  /**
+   * `--tls-cert`: the certificate chain (PEM, leaf first); null: plain HTTP. The TLS options
+   * (branch `tls`) set it; authentication reads it to know whether passwords cross in clear.
+   */
+  tlsCert: string | null;
+  /** `--auth-file`: an htpasswd file of bcrypt hashes, read at start-up; null: none. */
+  authFile: string | null;
+  /** `--auth USER:PASSWORD`: users given on the command line, their passwords already hashed. */
+  authUsers: readonly AuthUser[];
+  /** `--auth-scope`: which requests need credentials (when there are users at all). */
+  authScope: AuthScope;
+  /** `--auth-insecure`: credentials allowed over plain HTTP on a non-loopback address. */
+  authInsecure: boolean;
+  /** bcrypt cost of the `--auth` passwords, hashed at start-up. */
+  authBcryptCost: number;
+  /** Failed logins one client address may have at once before the limit applies. */
+  authFailureBurst: number;
+  /** Failed logins per minute per client address after the burst; beyond, 429. 0: no limit. */
+  authFailuresPerMinute: number;
+  /** Verified credentials remembered (an LRU of HMACs); 0: bcrypt for every request. */
+  authCacheEntries: number;
+  /** How long a verification is remembered. */
+  authCacheTtlMs: number;
+  /** Password checks queued or running at once; beyond, 503. */
+  authMaxPendingChecks: number;
 }
 
 import type { AccessFormat } from "./server/access_log.ts";
+import type { AuthScope, AuthUser } from "./server/auth.ts";
 
 export type LogLevelName = "debug" | "info" | "warning" | "error";
 export const LOG_LEVELS: readonly LogLevelName[] = ["debug", "info", "warning", "error"];
@@ -176,4 +202,30 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // The original design's resources/uploads, inside the root, so `deno task start`'s
   // --allow-write=resources/uploads covers it.
   uploads: null,
+  // Plain HTTP, as the original design.
+  tlsCert: null,
+  // No users: nothing asks for credentials, as the original design.
+  authFile: null,
+  authUsers: [],
+  // "Who may write": reading the site stays open, as on a public static site; `all` for a
+  // private one.
+  authScope: "upload",
+  // Off: Basic credentials are only base64, so over plain HTTP beyond loopback anyone on the
+  // path reads them; that is the operator's explicit call.
+  authInsecure: false,
+  // bcryptjs's default and `htpasswd -B -C 10`: about 65 ms per check here, in the checker's
+  // thread, and the cache spares it for repeated requests.
+  authBcryptCost: 10,
+  // A person mistyping a password a few times never meets the limit; a guesser from one
+  // address gets 10 tries a minute (14,400 a day) instead of thousands a second.
+  authFailureBurst: 10,
+  authFailuresPerMinute: 10,
+  // A few hundred users or browsers at once; each entry is a 44-character HMAC and a number.
+  authCacheEntries: 256,
+  // Apache's mod_authn_socache keeps a verification 300 s (AuthnCacheTimeout): an uploading
+  // client pays bcrypt once per five minutes, and credentials are not remembered for longer.
+  authCacheTtlMs: 300_000,
+  // At cost 10, 32 checks are about 2 s of one thread's work: more waiting than that only
+  // delays every login; a flood of passwords is refused at once instead (503).
+  authMaxPendingChecks: 32,
 };

@@ -1,6 +1,8 @@
 /**
- * A token bucket per client address (uploads today): each address may spend `burst` at once and
- * earns `ratePerSecond` back, like nginx's `limit_req` with `burst`.
+ * A token bucket per client address (uploads, failed logins): each address may spend `burst` at
+ * once and earns `ratePerSecond` back, like nginx's `limit_req` with `burst`. What is counted is
+ * the caller's choice: a caller that only counts failures spends before the attempt (so attempts
+ * in flight are bounded too) and gives the token back with `refund` when it succeeds.
  *
  * Invariants: an address never spends more than `burst` + `ratePerSecond` × elapsed seconds;
  * memory stays bounded by `maxAddresses` (buckets that have refilled carry no state and are the
@@ -53,6 +55,12 @@ export class RateLimiter {
       return 0;
     }
     return Math.max(1, Math.ceil((1 - bucket.tokens) / this.ratePerSecond));
+  }
+
+  /** Gives back a token `take` just spent for `address` (the attempt did not count). */
+  refund(address: string): void {
+    const bucket = this.#buckets.get(address);
+    if (bucket !== undefined) bucket.tokens = Math.min(this.burst, bucket.tokens + 1);
   }
 
   /** Drops buckets that have refilled; if none has, the least recently used tenth. */

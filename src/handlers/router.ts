@@ -9,6 +9,7 @@
  */
 
 import type { CorsPolicy } from "../http/cors.ts";
+import type { Authenticator } from "../server/auth.ts";
 import { HttpError } from "../http/status.ts";
 import { preflightReply } from "./cors.ts";
 import type { Exchange, Reply } from "./reply.ts";
@@ -48,6 +49,8 @@ export interface Site {
   uploadsRoot: StaticRoot | null;
   /** Origins whose pages may read responses (`--cors`); null when none. */
   cors: CorsPolicy | null;
+  /** Who may write (`--auth-file`, `--auth`); null: nobody is asked for credentials. */
+  auth: Authenticator | null;
 }
 
 /** The methods the resource at `path` allows: its `Allow`, and what a CORS preflight is told. */

@@ -15,7 +15,10 @@
  *   (no `--cors`), nothing at all.
  * - Nothing from the client reaches a response unless it passed a strict syntax check first
  *   (the origin, the requested header names), so no client byte can end a field.
- * - Credentials are never invited: `Access-Control-Allow-Credentials` is never sent.
+ * - Credentials are never invited: `Access-Control-Allow-Credentials` is never sent, so a
+ *   browser never attaches the credentials it keeps for this server to a cross-origin request.
+ *   With authentication on, a page of a listed origin (never `*`) may send `Authorization`
+ *   itself (credentials it holds, e.g. typed into it).
  */
 
 import type { FieldList } from "./fields.ts";
@@ -30,7 +33,8 @@ export const ANY_ORIGIN = "*";
  * those this server acts on — `Content-Type` (a JSON upload is not a "simple" request), `Range`,
  * `If-Range` and the conditional fields — and the CORS-safelisted `Accept`, `Accept-Language`,
  * `Content-Language`, which need a preflight only for unusual values. Anything else (e.g.
- * `Authorization`, `X-Requested-With`) is left out, so a browser refuses to send it.
+ * `X-Requested-With`) is left out, so a browser refuses to send it; `Authorization` too, but
+ * from listed origins when authentication is on (`CorsPolicy.authorization`).
  */
 export const CORS_ALLOWED_HEADERS: ReadonlySet<string> = new Set([
   "content-type",
@@ -71,6 +75,8 @@ export interface CorsPolicy {
   readonly listed: ReadonlyMap<string, readonly Field[]>;
   /** `Access-Control-Max-Age` of a preflight's answer, in seconds. */
   readonly maxAgeSeconds: number;
+  /** Listed origins may send `Authorization` (authentication is on). */
+  readonly authorization: boolean;
 }
 
 /** What a preflight asked, and the fields of the resource's part of the answer. */
@@ -108,7 +114,11 @@ export function canonicalOrigin(text: string): string | null {
  * The policy for `origins` (canonical origins, `null`, or `*`), or null when there are none:
  * then no response ever carries a CORS field.
  */
-export function corsPolicy(origins: readonly string[], maxAgeSeconds: number): CorsPolicy | null {
+export function corsPolicy(
+  origins: readonly string[],
+  maxAgeSeconds: number,
+  options: { authorization?: boolean } = {},
+): CorsPolicy | null {
   if (origins.length === 0) return null;
   const listed = new Map<string, readonly Field[]>();
   let any = false;
@@ -121,7 +131,7 @@ export function corsPolicy(origins: readonly string[], maxAgeSeconds: number): C
     if (canonical === null) throw new RangeError(`not an origin: ${JSON.stringify(origin)}`);
     listed.set(canonical, [["Access-Control-Allow-Origin", canonical], EXPOSE]);
   }
-  return { any, listed, maxAgeSeconds };
+  return { any, listed, maxAgeSeconds, authorization: options.authorization ?? false };
 }
 
 /**
@@ -181,7 +191,10 @@ export function preflight(
   methods: string,
 ): PreflightAnswer | null {
   if (policy === null || !isPreflight(request)) return null;
-  if (allowedOrigin(policy, request.fields.get("origin") as string) === null) return null;
+  const origin = allowedOrigin(policy, request.fields.get("origin") as string);
+  if (origin === null) return null;
+  // Authorization only from a listed origin: `*` cannot vouch for every site's pages.
+  const authorization = policy.authorization && origin !== ANY_ORIGIN;
   const method = request.fields.get("access-control-request-method") as string;
   const fields: Field[] = [["Access-Control-Allow-Methods", methods]];
   const notes = [`CORS preflight for ${method}`];
@@ -190,7 +203,9 @@ export function preflight(
   if (asked === null) {
     notes.push("malformed Access-Control-Request-Headers");
   } else if (asked.length > 0) {
-    const refused = asked.filter((name) => !CORS_ALLOWED_HEADERS.has(name));
+    const refused = asked.filter((name) =>
+      !CORS_ALLOWED_HEADERS.has(name) && !(authorization && name === "authorization")
+    );
     if (refused.length === 0) fields.push(["Access-Control-Allow-Headers", asked.join(", ")]);
     else notes.push(`header(s) not allowed: ${refused.join(", ")}`);
   }

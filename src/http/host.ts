@@ -21,6 +21,18 @@ export function isWildcardAddress(host: string): boolean {
 }
 
 /**
+ * Bind addresses reachable from this machine only: `localhost`, 127.0.0.0/8 and `::1` (also as
+ * an IPv4-mapped `::ffff:127.x.y.z`). Any other name may resolve to an outside address.
+ */
+export function isLoopbackAddress(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  if (name === "localhost" || name === "::1" || name === "0:0:0:0:0:0:0:1") return true;
+  const v4 = name.startsWith("::ffff:") ? name.slice(7) : name;
+  return /^127\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){2}$/
+    .test(v4);
+}
+
+/**
  * An `--allow-host` value in canonical form (lower-case; an IPv6 address in brackets): a name
  * or address, with or without `:port`; `*` as it is; null when it is neither (a scheme, a path,
  * a port out of range, spaces).

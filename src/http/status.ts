@@ -14,6 +14,7 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   301: "Moved Permanently", // RFC 9110 §15.4.2
   304: "Not Modified", // RFC 9110 §15.4.5
   400: "Bad Request", // RFC 9110 §15.5.1
+  401: "Unauthorized", // RFC 9110 §15.5.2
   403: "Forbidden", // RFC 9110 §15.5.4
   404: "Not Found", // RFC 9110 §15.5.5
   405: "Method Not Allowed", // RFC 9110 §15.5.6

@@ -47,13 +47,17 @@ export interface AccessRecord {
   fate: string;
   /** The handler's words for the log (the saved upload's name), if any. */
   note: string | undefined;
+  /** The user the request authenticated as (never a name that failed), if it had to. */
+  user?: string;
 }
 
 /** denohttpd's own line, read by people (the log prefixes the time, level and category). */
 export function formatText(r: AccessRecord): string {
   const what = r.request === null
     ? "no complete request head (host not checked)"
-    : `${r.request.method} ${r.request.target} HTTP/1.${r.request.minor} (${r.hostNote})`;
+    : `${r.request.method} ${r.request.target} HTTP/1.${r.request.minor} (${r.hostNote}${
+      r.user === undefined ? "" : `, user ${r.user}`
+    })`;
   const outcome = r.status === 0
     ? "no response"
     : `${r.status} ${statusText(r.status)}, ${r.bytes} body bytes`;
@@ -67,9 +71,9 @@ export function formatText(r: AccessRecord): string {
 }
 
 /**
- * `$remote_addr - - [$time_local] "$request" $status $body_bytes_sent "$http_referer"
- * "$http_user_agent"`, exactly as nginx's default `combined` log format, which GoAccess and
- * every log tool read.
+ * `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
+ * "$http_referer" "$http_user_agent"`, exactly as nginx's default `combined` log format, which
+ * GoAccess and every log tool read; `-` for no user, as nginx writes an empty variable.
  */
 export function formatCombined(r: AccessRecord): string {
   const request = r.request === null
@@ -78,7 +82,8 @@ export function formatCombined(r: AccessRecord): string {
   const status = r.status === 0 ? NO_RESPONSE_STATUS : r.status;
   const referer = r.request?.fields.get("referer") ?? null;
   const agent = r.request?.fields.get("user-agent") ?? null;
-  return `${r.client} - - [${timeLocal(r.timeMs)}] "${request}" ${status} ${r.bytes} "${
+  const user = r.user === undefined || r.user === "" ? "-" : escapeCombined(utf8Octets(r.user));
+  return `${r.client} - ${user} [${timeLocal(r.timeMs)}] "${request}" ${status} ${r.bytes} "${
     referer === null ? "-" : escapeCombined(referer)
   }" "${agent === null ? "-" : escapeCombined(agent)}"`;
 }
@@ -89,6 +94,7 @@ export function formatJson(r: AccessRecord): string {
   return asciiJson({
     time: new Date(r.timeMs).toISOString(),
     client: r.client,
+    user: r.user ?? null,
     method: head?.method ?? null,
     target: head?.target ?? null,
     version: head === null ? null : `HTTP/1.${head.minor}`,
@@ -140,6 +146,18 @@ export function escapeCombined(value: string): string {
 }
 
 const UTF8 = new TextEncoder();
+
+/**
+ * `text`'s UTF-8 bytes, one character each (as header values reach `escapeCombined`), so a
+ * user name logs as the bytes the client sent: `é` as `\xC3\xA9`, as from nginx.
+ */
+function utf8Octets(text: string): string {
+  // deno-lint-ignore no-control-regex
+  if (/^[\x00-\x7f]*$/.test(text)) return text;
+  let out = "";
+  for (const byte of UTF8.encode(text)) out += String.fromCharCode(byte);
+  return out;
+}
 
 function hexByte(byte: number): string {
   return `\\x${byte.toString(16).toUpperCase().padStart(2, "0")}`;

@@ -79,6 +79,8 @@ export class Connection {
   #exchangeStartedAt = 0;
   #worker = 0;
   #queuedMs = 0;
+  /** The user the exchange in progress authenticated as, if it had to. */
+  #user: string | undefined = undefined;
   #closed = false;
   #fate = "closed by peer";
 
@@ -236,6 +238,7 @@ export class Connection {
     this.#exchangeStartedAt = performance.now();
     this.#worker = 0;
     this.#queuedMs = 0;
+    this.#user = undefined;
     this.#current = head;
     this.#answered = false;
     try {
@@ -264,6 +267,12 @@ export class Connection {
             ),
           );
         }
+      }
+      // Credentials, where asked for, before any body is read and without a worker: a 401 with
+      // 100-continue pending ends the connection (persistence.ts), else the body is drained.
+      const auth = server.site.auth;
+      if (auth !== null && auth.covers(head, ex.path)) {
+        this.#user = await auth.authenticate(head.fields, this.#client);
       }
       const taken = server.pool.acquire();
       if (taken === null) {
@@ -335,7 +344,10 @@ export class Connection {
     return true;
   }
 
-  /** The checks that need no worker: method, target form, Host, expectation, path safety. */
+  /**
+   * The checks that need no worker: method, target form, Host, expectation, path safety (the
+   * credentials follow in `#handle`, being asynchronous).
+   */
   #precheck(head: RequestHead): Exchange {
     this.#hostNote = "host not checked";
     checkMethod(head.method);
@@ -497,6 +509,7 @@ export class Connection {
       queuedMs: request === null ? 0 : this.#queuedMs,
       fate,
       note: reply?.note,
+      user: request === null ? undefined : this.#user,
     });
   }
 

@@ -4,7 +4,8 @@
  * the root and the uploads folder given, then the operator's own arguments, quoted for a POSIX
  * shell so the line can be copied as it is.
  *
- * Invariant: pure (no Deno.*): the caller passes the arguments, the script and the folders.
+ * Invariants: pure (no Deno.*): the caller passes the arguments, the script and the folders.
+ * A password given with `--auth USER:PASSWORD` never reaches the line: it reads `PASSWORD`.
  */
 
 import type { ServerConfig } from "../config.ts";
@@ -52,9 +53,33 @@ export function grantCommand(
     `--allow-write=${uploads}`,
     "--allow-sys=statfs",
     script,
-    ...args,
+    ...withoutPasswords(args),
   ];
   return words.map(shellQuote).join(" ");
+}
+
+/** `args` with the password of every `--auth USER:PASSWORD` replaced by the word PASSWORD. */
+export function withoutPasswords(args: readonly string[]): string[] {
+  const hide = (value: string) => {
+    const colon = value.indexOf(":");
+    return colon < 0 ? "USER:PASSWORD" : `${value.slice(0, colon)}:PASSWORD`;
+  };
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (arg.startsWith("--auth=")) {
+      out.push(`--auth=${hide(arg.slice("--auth=".length))}`);
+    } else if (arg === "--auth" && i + 1 < args.length) {
+      out.push(arg, hide(args[++i] as string));
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 /** `path` without trailing slashes (but `/` stays `/`). */

@@ -10,11 +10,12 @@ import type { ServerConfig } from "../config.ts";
 import { FileCache } from "../handlers/file_cache.ts";
 import { staticRoot } from "../handlers/site_root.ts";
 import { corsPolicy } from "../http/cors.ts";
-import { isWildcardAddress } from "../http/host.ts";
+import { isLoopbackAddress, isWildcardAddress } from "../http/host.ts";
 import type { Site } from "../handlers/router.ts";
 import { RateLimiter } from "../handlers/rate_limit.ts";
 import { UploadStore } from "../handlers/upload_store.ts";
 import { log } from "../log.ts";
+import { AuthSetupError, prepareAuth } from "./auth.ts";
 
 /** A start-up problem with a one-line explanation for the operator. */
 export class StartupError extends Error {
@@ -85,6 +86,26 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
     });
   }
 
+  let auth;
+  try {
+    auth = await prepareAuth(config, rootReal);
+  } catch (error) {
+    if (error instanceof AuthSetupError) throw new StartupError(error.message);
+    throw error;
+  }
+  if (auth !== null) {
+    log.server.info("asking for credentials (HTTP Basic) on {what}; {users} user(s)", {
+      what: auth.scope === "all" ? "every request" : "uploads (/upload)",
+      users: auth.users,
+    });
+    if (config.tlsCert === null && !isLoopbackAddress(config.host)) {
+      log.server.warn(
+        "--auth-insecure: passwords cross the network readable by anyone on the way (plain HTTP on {host})",
+        { host: config.host },
+      );
+    }
+  }
+
   const cache = new FileCache(config.fileCacheBytes);
   const cacheFallback = (error: unknown) => {
     log.server.warn(
@@ -116,9 +137,15 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
           ? new RateLimiter(config.uploadRatePerSecond, config.uploadBurst)
           : null,
       },
-      cors: corsPolicy(config.corsOrigins, config.corsMaxAgeSeconds),
+      cors: corsPolicy(config.corsOrigins, config.corsMaxAgeSeconds, {
+        authorization: auth !== null,
+      }),
+      auth,
     },
-    close: () => cache.close(),
+    close: () => {
+      cache.close();
+      auth?.close();
+    },
   };
 }
 

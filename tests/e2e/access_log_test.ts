@@ -152,6 +152,7 @@ Deno.test({
           assert.deepEqual(Object.keys(entry), [
             "time",
             "client",
+            "user",
             "method",
             "target",
             "version",

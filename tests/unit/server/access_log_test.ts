@@ -113,6 +113,7 @@ Deno.test("formatJson() writes the stable field names, one ASCII line", () => {
   assert.deepEqual(JSON.parse(line), {
     time: "2026-12-01T20:30:05.123Z",
     client: "192.0.2.10",
+    user: null,
     method: "GET",
     target: "/index.html?q=1",
     version: "HTTP/1.1",
