@@ -17,6 +17,7 @@ import {
   type ServerConfig,
 } from "./config.ts";
 import { ANY_ORIGIN, canonicalOrigin } from "./http/cors.ts";
+import { formatCidr, parseCidr } from "./http/forwarded.ts";
 import { canonicalAllowedHost } from "./http/host.ts";
 
 export class CliError extends Error {
@@ -71,6 +72,8 @@ Options:
                        (unsafe: pages of any site can then reach the server by DNS rebinding)
   --cors ORIGIN        let pages of ORIGIN (scheme://host[:port]) read responses, preflights
                        answered; repeatable; '*' for any origin but null
+  --trust-proxy CIDR   take the client address from Forwarded / X-Forwarded-For of peers in
+                       CIDR (repeatable; default: none, always the peer's address)
   -h, --help           show this help
   -V, --version        show the version
 `;
@@ -97,6 +100,7 @@ const OPTIONS = {
   uploads: { type: "string" },
   "allow-host": { type: "string", multiple: true },
   cors: { type: "string", multiple: true },
+  "trust-proxy": { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -190,7 +194,22 @@ export function parseCli(argv: readonly string[]): CliResult {
       );
     });
   }
+  if (values["trust-proxy"] !== undefined) {
+    config.trustProxy = values["trust-proxy"].map((text) => cidr("trust-proxy", text));
+  }
   return { kind: "run", config };
+}
+
+/** An address range in canonical form (`10.0.0.0/8`); a bare address is a range of one. */
+function cidr(name: string, text: string): string {
+  const range = parseCidr(text);
+  if (range === null) {
+    throw new CliError(
+      `invalid --${name} ${JSON.stringify(text)}: expected an address or ADDRESS/PREFIX ` +
+        "(e.g. 10.0.0.0/8, 192.0.2.7, fd00::/8)",
+    );
+  }
+  return formatCidr(range);
 }
 
 /** A log file's path; `off` turns the access log off. */

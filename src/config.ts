@@ -92,6 +92,11 @@ export interface ServerConfig {
   corsMaxAgeSeconds: number;
   /** `--uploads`: the folder uploads are saved in; null means `<root>/uploads`. */
   uploads: string | null;
+  /**
+   * `--trust-proxy`: peer address ranges (CIDR) whose `Forwarded` / `X-Forwarded-For` name the
+   * client (the access log's address, the upload rate's key).
+   */
+  trustProxy: readonly string[];
 }
 
 import type { AccessFormat } from "./server/access_log.ts";
@@ -171,4 +176,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // The original design's resources/uploads, inside the root, so `deno task start`'s
   // --allow-write=resources/uploads covers it.
   uploads: null,
+  // None: whoever sends a request writes its forwarding fields, so trusted from any peer they
+  // would let every client pick its address in the log and a fresh upload budget per request.
+  trustProxy: [],
 };

@@ -13,6 +13,7 @@
 
 import { type ParseEvent, type RequestHead, RequestParser } from "../http/parser.ts";
 import { corsFields } from "../http/cors.ts";
+import { type AddressRanges, forwardedFor } from "../http/forwarded.ts";
 import { checkHost } from "../http/host.ts";
 import { keepAliveAfter } from "../http/persistence.ts";
 import { CONTINUE_BYTES, encodeResponse, serializeHead } from "../http/response.ts";
@@ -48,7 +49,12 @@ class PeerGone extends Error {
 export class Connection {
   readonly id: number;
   readonly peer: string;
-  readonly #client: string;
+  /** The peer's IP address. */
+  readonly #peerAddress: string;
+  /** The trusted proxies (`--trust-proxy`) when the peer is one of them, else null. */
+  readonly #proxies: AddressRanges | null;
+  /** The client of the exchange in progress: the peer, or whom a trusted proxy named. */
+  #client: string;
   state: ConnState = "new";
   /** Epoch ms after which the sweeper expires this connection; 0 = no deadline. */
   deadline = 0;
@@ -77,7 +83,10 @@ export class Connection {
     this.#server = server;
     this.#parser = new RequestParser(server.limits, READ_BYTES);
     const addr = conn.remoteAddr as Deno.NetAddr;
+    this.#peerAddress = addr.hostname;
     this.#client = addr.hostname;
+    const proxies = server.trustedProxies;
+    this.#proxies = proxies !== null && proxies.includes(addr.hostname) ? proxies : null;
     this.peer = addr.hostname.includes(":")
       ? `[${addr.hostname}]:${addr.port}`
       : `${addr.hostname}:${addr.port}`;
@@ -212,6 +221,9 @@ export class Connection {
     this.#exchangeStartedAt = performance.now();
     this.#worker = 0;
     this.#queuedMs = 0;
+    this.#client = this.#proxies === null
+      ? this.#peerAddress
+      : forwardedFor(head.fields, this.#proxies) ?? this.#peerAddress;
 
     let worker = 0;
     let reply: Reply;
@@ -316,7 +328,13 @@ export class Connection {
       throw new HttpError(417, "unsupported expectation");
     }
     const path = target.rawPath === "*" ? "*" : decodePath(target.rawPath);
-    return { head, path, client: this.#client, readBody: () => this.#readBody(head) };
+    return {
+      head,
+      path,
+      client: this.#client,
+      peer: this.#peerAddress,
+      readBody: () => this.#readBody(head),
+    };
   }
 
   /** The one place an error becomes a response: an HttpError as it says, anything else a 500. */
@@ -440,7 +458,7 @@ export class Connection {
     this.#server.recordExchange({
       timeMs: Date.now(),
       conn: this.id,
-      client: this.#client,
+      client: request === null ? this.#peerAddress : this.#client,
       request,
       hostNote: request === null ? "" : this.#hostNote,
       status: reply?.status ?? 0,

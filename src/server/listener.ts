@@ -13,6 +13,7 @@
  */
 
 import type { ServerConfig } from "../config.ts";
+import { AddressRanges } from "../http/forwarded.ts";
 import { hostAllowlist } from "../http/host.ts";
 import { log } from "../log.ts";
 import { acceptLoop } from "./accept.ts";
@@ -61,6 +62,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     pool: new WorkerPool(config.poolSize, config.queueLimit),
     site: prepared.site,
     allowedHosts: hosts,
+    trustedProxies: config.trustProxy.length > 0 ? AddressRanges.parse(config.trustProxy) : null,
   });
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   log.server.info(
@@ -74,6 +76,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     },
   );
   logAcceptedHosts(config, hosts);
+  if (config.trustProxy.length > 0) {
+    log.server.info("client addresses from Forwarded / X-Forwarded-For of peers in {ranges}", {
+      ranges: config.trustProxy.join(", "),
+    });
+  }
   return serve(listener, state, prepared);
 }
 

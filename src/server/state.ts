@@ -12,6 +12,7 @@ import type { Connection } from "./connection.ts";
 import type { WorkerPool } from "./pool.ts";
 import { log, plain, writeAccess } from "../log.ts";
 import type { AccessRecord } from "./access_log.ts";
+import type { AddressRanges } from "../http/forwarded.ts";
 
 /** Under sustained load most requests queue briefly; one warning a second says so. */
 const SATURATION_WARNING_INTERVAL_MS = 1_000;
@@ -47,6 +48,8 @@ export class ServerState {
     refusedAtStop: 0,
     cut: 0,
   };
+  /** `--trust-proxy`: peers whose forwarding fields name the client; null when none. */
+  readonly trustedProxies: AddressRanges | null;
   stopping = false;
   readonly #buffers: Uint8Array[] = [];
   #queuedSinceWarning = 0;
@@ -54,12 +57,18 @@ export class ServerState {
 
   constructor(
     config: ServerConfig,
-    parts: { pool: WorkerPool; site: Site; allowedHosts: ReadonlySet<string> | null },
+    parts: {
+      pool: WorkerPool;
+      site: Site;
+      allowedHosts: ReadonlySet<string> | null;
+      trustedProxies?: AddressRanges | null;
+    },
   ) {
     this.config = config;
     this.pool = parts.pool;
     this.site = parts.site;
     this.allowedHosts = parts.allowedHosts;
+    this.trustedProxies = parts.trustedProxies ?? null;
     this.limits = {
       maxHeadBytes: config.maxHeadBytes,
       maxHeaderCount: config.maxHeaderCount,
