@@ -72,6 +72,9 @@ Options:
                        (unsafe: pages of any site can then reach the server by DNS rebinding)
   --cors ORIGIN        let pages of ORIGIN (scheme://host[:port]) read responses, preflights
                        answered; repeatable; '*' for any origin but null
+  --metrics            serve GET /metrics in the Prometheus text format (default: off)
+  --metrics-allow CIDR peers that may read /metrics (repeatable; replaces the default
+                       127.0.0.0/8 and ::1; others get 403)
   --trust-proxy CIDR   take the client address from Forwarded / X-Forwarded-For of peers in
                        CIDR (repeatable; default: none, always the peer's address)
   -h, --help           show this help
@@ -100,6 +103,8 @@ const OPTIONS = {
   uploads: { type: "string" },
   "allow-host": { type: "string", multiple: true },
   cors: { type: "string", multiple: true },
+  metrics: { type: "boolean" },
+  "metrics-allow": { type: "string", multiple: true },
   "trust-proxy": { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
@@ -193,6 +198,10 @@ export function parseCli(argv: readonly string[]): CliResult {
           "without a path (e.g. https://app.example, http://localhost:3000), null, or '*'",
       );
     });
+  }
+  if (values.metrics) config.metrics = true;
+  if (values["metrics-allow"] !== undefined) {
+    config.metricsAllow = values["metrics-allow"].map((text) => cidr("metrics-allow", text));
   }
   if (values["trust-proxy"] !== undefined) {
     config.trustProxy = values["trust-proxy"].map((text) => cidr("trust-proxy", text));

@@ -92,6 +92,10 @@ export interface ServerConfig {
   corsMaxAgeSeconds: number;
   /** `--uploads`: the folder uploads are saved in; null means `<root>/uploads`. */
   uploads: string | null;
+  /** `--metrics`: `GET /metrics` answers the Prometheus text exposition. */
+  metrics: boolean;
+  /** `--metrics-allow`: peer address ranges (CIDR) that may read /metrics; others get 403. */
+  metricsAllow: readonly string[];
   /**
    * `--trust-proxy`: peer address ranges (CIDR) whose `Forwarded` / `X-Forwarded-For` name the
    * client (the access log's address, the upload rate's key).
@@ -176,6 +180,12 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // The original design's resources/uploads, inside the root, so `deno task start`'s
   // --allow-write=resources/uploads covers it.
   uploads: null,
+  // Off, as nginx's stub_status: how busy the server is, and its memory, are the operator's to
+  // publish.
+  metrics: false,
+  // Loopback only: a Prometheus or agent on this machine (or an SSH tunnel); any other network
+  // is the operator's to open, as nginx's `allow 127.0.0.1; deny all;` in front of stub_status.
+  metricsAllow: ["127.0.0.0/8", "::1/128"],
   // None: whoever sends a request writes its forwarding fields, so trusted from any peer they
   // would let every client pick its address in the log and a fresh upload budget per request.
   trustProxy: [],

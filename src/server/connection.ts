@@ -22,6 +22,7 @@ import { decodePath, parseTarget } from "../http/target.ts";
 import { errorReply, type Exchange, type Reply } from "../handlers/reply.ts";
 import { checkMethod, route } from "../handlers/router.ts";
 import { log, plain } from "../log.ts";
+import { ownReply } from "./endpoints.ts";
 import { PoolClosedError } from "./pool.ts";
 import type { ServerState } from "./state.ts";
 
@@ -241,7 +242,10 @@ export class Connection {
           );
         }
       }
-      const taken = server.pool.acquire();
+      // /healthz and /metrics take no worker: a balancer's probe and a scrape are answered
+      // even with every worker busy and the queue full (endpoints.ts).
+      const own = ownReply(ex, server);
+      const taken = own === null ? server.pool.acquire() : 0;
       if (taken === null) {
         if (server.stopping) throw new PoolClosedError();
         throw new HttpError(503, "request queue full", [
@@ -262,7 +266,7 @@ export class Connection {
         }
       }
       this.#worker = worker;
-      reply = await route(ex, server.site);
+      reply = own ?? await route(ex, server.site);
     } catch (error) {
       if (error instanceof PeerGone) {
         if (worker !== 0) server.pool.release(worker);

@@ -18,6 +18,7 @@ import { hostAllowlist } from "../http/host.ts";
 import { log } from "../log.ts";
 import { acceptLoop } from "./accept.ts";
 import { Connection } from "./connection.ts";
+import { ServerMetrics } from "./metrics.ts";
 import { WorkerPool } from "./pool.ts";
 import { ServerState } from "./state.ts";
 import { logAcceptedHosts, openListener, type PreparedSite, prepareSite } from "./startup.ts";
@@ -62,6 +63,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     pool: new WorkerPool(config.poolSize, config.queueLimit),
     site: prepared.site,
     allowedHosts: hosts,
+    metrics: config.metrics ? new ServerMetrics() : null,
+    metricsAllowed: AddressRanges.parse(config.metricsAllow),
     trustedProxies: config.trustProxy.length > 0 ? AddressRanges.parse(config.trustProxy) : null,
   });
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
@@ -76,6 +79,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     },
   );
   logAcceptedHosts(config, hosts);
+  if (config.metrics) {
+    log.server.info("metrics at /metrics for peers in {ranges}", {
+      ranges: config.metricsAllow.join(", "),
+    });
+  }
   if (config.trustProxy.length > 0) {
     log.server.info("client addresses from Forwarded / X-Forwarded-For of peers in {ranges}", {
       ranges: config.trustProxy.join(", "),

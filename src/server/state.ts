@@ -13,6 +13,7 @@ import type { WorkerPool } from "./pool.ts";
 import { log, plain, writeAccess } from "../log.ts";
 import type { AccessRecord } from "./access_log.ts";
 import type { AddressRanges } from "../http/forwarded.ts";
+import type { ServerMetrics } from "./metrics.ts";
 
 /** Under sustained load most requests queue briefly; one warning a second says so. */
 const SATURATION_WARNING_INTERVAL_MS = 1_000;
@@ -48,6 +49,9 @@ export class ServerState {
     refusedAtStop: 0,
     cut: 0,
   };
+  /** `--metrics`: the exchange counters, and who may read them; null when off. */
+  readonly metrics: ServerMetrics | null;
+  readonly metricsAllowed: AddressRanges;
   /** `--trust-proxy`: peers whose forwarding fields name the client; null when none. */
   readonly trustedProxies: AddressRanges | null;
   stopping = false;
@@ -61,6 +65,8 @@ export class ServerState {
       pool: WorkerPool;
       site: Site;
       allowedHosts: ReadonlySet<string> | null;
+      metrics?: ServerMetrics | null;
+      metricsAllowed: AddressRanges;
       trustedProxies?: AddressRanges | null;
     },
   ) {
@@ -68,6 +74,8 @@ export class ServerState {
     this.pool = parts.pool;
     this.site = parts.site;
     this.allowedHosts = parts.allowedHosts;
+    this.metrics = parts.metrics ?? null;
+    this.metricsAllowed = parts.metricsAllowed;
     this.trustedProxies = parts.trustedProxies ?? null;
     this.limits = {
       maxHeadBytes: config.maxHeadBytes,
@@ -101,8 +109,9 @@ export class ServerState {
     this.#queuedSinceWarning = 0;
   }
 
-  /** The end of one exchange: its access line (and whatever else counts exchanges). */
+  /** The end of one exchange: its counters (`--metrics`) and its access line. */
   recordExchange(record: AccessRecord): void {
+    this.metrics?.record(record);
     writeAccess(record);
   }
 
