@@ -77,6 +77,8 @@ Options:
                        127.0.0.0/8 and ::1; others get 403)
   --trust-proxy CIDR   take the client address from Forwarded / X-Forwarded-For of peers in
                        CIDR (repeatable; default: none, always the peer's address)
+  --drain SECONDS      on stop, go on serving for SECONDS while /healthz answers 503 and every
+                       response closes its connection, then stop (default 0: stop at once)
   -h, --help           show this help
   -V, --version        show the version
 `;
@@ -106,6 +108,7 @@ const OPTIONS = {
   metrics: { type: "boolean" },
   "metrics-allow": { type: "string", multiple: true },
   "trust-proxy": { type: "string", multiple: true },
+  drain: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -206,6 +209,9 @@ export function parseCli(argv: readonly string[]): CliResult {
   if (values["trust-proxy"] !== undefined) {
     config.trustProxy = values["trust-proxy"].map((text) => cidr("trust-proxy", text));
   }
+  if (values.drain !== undefined) {
+    config.drainMs = Math.round(seconds("drain", values.drain, 3600) * 1000);
+  }
   return { kind: "run", config };
 }
 
@@ -219,6 +225,15 @@ function cidr(name: string, text: string): string {
     );
   }
   return formatCidr(range);
+}
+
+/** Seconds, whole or with a fraction, from 0 to `max`. */
+function seconds(name: string, text: string, max: number): number {
+  const value = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : NaN;
+  if (!(value >= 0 && value <= max)) {
+    throw new CliError(`invalid --${name} "${text}": expected seconds from 0 to ${max}`);
+  }
+  return value;
 }
 
 /** A log file's path; `off` turns the access log off. */

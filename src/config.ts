@@ -101,6 +101,11 @@ export interface ServerConfig {
    * client (the access log's address, the upload rate's key).
    */
   trustProxy: readonly string[];
+  /**
+   * `--drain`: once a stop is asked for, how long the server goes on serving (every response
+   * closing its connection) while `/healthz` answers 503, before it stops accepting.
+   */
+  drainMs: number;
 }
 
 import type { AccessFormat } from "./server/access_log.ts";
@@ -189,4 +194,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // None: whoever sends a request writes its forwarding fields, so trusted from any peer they
   // would let every client pick its address in the log and a fresh upload budget per request.
   trustProxy: [],
+  // None, as nginx, Go's Shutdown and Deno.serve: a stop (Ctrl+C in a terminal) begins at once.
+  // Behind a balancer that probes /healthz, its probe interval times its failure threshold.
+  drainMs: 0,
 };

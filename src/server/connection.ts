@@ -283,7 +283,8 @@ export class Connection {
       status: reply.status,
       requestsServed: this.#requests,
       maxRequests: server.config.maxRequestsPerConnection,
-      stopping: server.stopping,
+      // While draining too: persistent clients reconnect, and a balancer routes them elsewhere.
+      stopping: server.shuttingDown,
       // RFC 9110 §10.1.1: a client told to wait for 100 Continue may never send the body the
       // handler did not read, so the connection cannot wait for it to be drained.
       continuePending: this.#parser.inBody && head.expect === "100-continue" &&

@@ -6,7 +6,7 @@
  * - Nothing here waits (no file, no body, no worker), so a balancer's probe and a scrape are
  *   answered while every worker is busy and the queue is full.
  * - `/healthz` is `200 ok` while serving and `503` (with Retry-After; the connection then
- *   closes) from the moment a stop begins, through the grace period.
+ *   closes) from the moment a stop is asked for, through the drain window and the grace period.
  * - `/metrics` answers only a TCP peer in `--metrics-allow`, never by a forwarded address.
  * - Other methods on these paths, and `/metrics` without `--metrics`, are the router's.
  */
@@ -37,7 +37,7 @@ export function ownReply(ex: Exchange, server: ServerState): Reply | null {
 }
 
 function health(server: ServerState): Reply {
-  if (server.stopping) {
+  if (server.shuttingDown) {
     throw new HttpError(503, "shutting down", [
       ["Retry-After", String(server.config.retryAfterSeconds)],
       NO_STORE,

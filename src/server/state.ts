@@ -54,6 +54,9 @@ export class ServerState {
   readonly metricsAllowed: AddressRanges;
   /** `--trust-proxy`: peers whose forwarding fields name the client; null when none. */
   readonly trustedProxies: AddressRanges | null;
+  /** A stop was asked for and the drain window (`--drain`) is running; still accepting. */
+  draining = false;
+  /** The stop proper: no new connections, queued requests refused. */
   stopping = false;
   readonly #buffers: Uint8Array[] = [];
   #queuedSinceWarning = 0;
@@ -113,6 +116,11 @@ export class ServerState {
   recordExchange(record: AccessRecord): void {
     this.metrics?.record(record);
     writeAccess(record);
+  }
+
+  /** From the moment a stop is asked for: draining, then stopping. */
+  get shuttingDown(): boolean {
+    return this.draining || this.stopping;
   }
 
   /** The streaming buffer owned by `worker` (allocated on first use, then reused). */

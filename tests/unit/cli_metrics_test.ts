@@ -1,5 +1,5 @@
 /**
- * parseCli() (src/cli.ts) for --metrics, --metrics-allow and --trust-proxy: ranges kept
+ * parseCli() (src/cli.ts) for --metrics, --metrics-allow, --trust-proxy and --drain: ranges kept
  * in canonical form, the allow list replacing the loopback default, malformed values refused
  * with one line (exit status 2 in main.ts).
  */
@@ -14,11 +14,12 @@ function configOf(argv: string[]): ServerConfig {
   return (result as { kind: "run"; config: ServerConfig }).config;
 }
 
-Deno.test("parseCli() defaults: no metrics, loopback may read them, no proxy trusted", () => {
+Deno.test("parseCli() defaults: no metrics, loopback may read them, no proxy trusted, no drain", () => {
   const config = configOf([]);
   assert.equal(config.metrics, false);
   assert.deepEqual(config.metricsAllow, ["127.0.0.0/8", "::1/128"]);
   assert.deepEqual(config.trustProxy, []);
+  assert.equal(config.drainMs, 0);
 });
 
 const RUN_CASES: ReadonlyArray<{ argv: string[]; want: Partial<ServerConfig> }> = [
@@ -34,13 +35,17 @@ const RUN_CASES: ReadonlyArray<{ argv: string[]; want: Partial<ServerConfig> }> 
     argv: ["--trust-proxy", "10.0.0.0/8", "--trust-proxy", "::1"],
     want: { trustProxy: ["10.0.0.0/8", "::1/128"] },
   },
+  { argv: ["--drain", "10"], want: { drainMs: 10_000 } },
+  { argv: ["--drain", "1.1"], want: { drainMs: 1_100 } },
+  { argv: ["--drain=0"], want: { drainMs: 0 } },
   {
-    argv: ["8000", "0.0.0.0", "--metrics", "--metrics-allow", "0.0.0.0/0"],
+    argv: ["8000", "0.0.0.0", "--metrics", "--metrics-allow", "0.0.0.0/0", "--drain", "5"],
     want: {
       port: 8000,
       host: "0.0.0.0",
       metrics: true,
       metricsAllow: ["0.0.0.0/0"],
+      drainMs: 5000,
     },
   },
 ];
@@ -74,6 +79,9 @@ const ERROR_CASES: ReadonlyArray<{ name: string; argv: string[]; mentions: RegEx
     mentions: /--trust-proxy/,
   },
   { name: "--trust-proxy without a value", argv: ["--trust-proxy"], mentions: /trust-proxy/ },
+  { name: "a negative drain", argv: ["--drain", "-1"], mentions: /drain/ },
+  { name: "a drain with a unit", argv: ["--drain", "5s"], mentions: /--drain/ },
+  { name: "a drain over an hour", argv: ["--drain", "3601"], mentions: /--drain/ },
   { name: "--metrics with a value", argv: ["--metrics=yes"], mentions: /metrics/ },
 ];
 
@@ -88,8 +96,10 @@ for (const { name, argv, mentions } of ERROR_CASES) {
   });
 }
 
-Deno.test("USAGE names --metrics, --metrics-allow and --trust-proxy", () => {
-  for (const flag of ["--metrics ", "--metrics-allow CIDR", "--trust-proxy CIDR"]) {
+Deno.test("USAGE names --metrics, --metrics-allow, --trust-proxy and --drain", () => {
+  for (
+    const flag of ["--metrics ", "--metrics-allow CIDR", "--trust-proxy CIDR", "--drain SECONDS"]
+  ) {
     assert.ok(USAGE.includes(flag), flag);
   }
 });
