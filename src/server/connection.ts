@@ -38,6 +38,12 @@ type DeadlineKind = "first" | "head" | "idle" | "body" | "write" | "linger";
 const READ_BYTES = 4 * 1024;
 /** Bytes discarded per read while lingering. */
 const LINGER_READ_BYTES = 16 * 1024;
+/**
+ * At a stop, a connection accepted this recently that has sent nothing yet is left to send its
+ * request: a proxy writes it right after connecting, and closing the connection under it fails
+ * that request (a reset; nginx's "upstream prematurely closed connection", a 502 for a POST).
+ */
+const FIRST_REQUEST_GRACE_MS = 1_000;
 
 /** The peer went away (EOF, reset, or our own timeout) while a request was in progress. */
 class PeerGone extends Error {
@@ -77,6 +83,7 @@ export class Connection {
   #queuedMs = 0;
   #closed = false;
   #fate = "closed by peer";
+  readonly #openedAt = Date.now();
 
   constructor(id: number, conn: Deno.Conn, server: ServerState) {
     this.id = id;
@@ -142,7 +149,11 @@ export class Connection {
    * on until its peer closes (or its linger deadline), so its last response is not reset.
    */
   closeIfIdle(): void {
-    if ((this.state === "idle" || this.state === "new") && !this.#lingering) {
+    if (this.#lingering) return;
+    if (
+      this.state === "idle" ||
+      (this.state === "new" && Date.now() - this.#openedAt >= FIRST_REQUEST_GRACE_MS)
+    ) {
       this.#fate = "closed for shutdown";
       this.#close();
     }
@@ -176,7 +187,8 @@ export class Connection {
       }
       if (event.kind === "need-more") {
         const started = this.#parser.headStarted;
-        if (!started && this.#server.stopping) {
+        // Between requests at a stop: closed; a new connection still gets its first request.
+        if (!started && this.#server.stopping && this.#requests > 0) {
           this.#fate = "closed for shutdown";
           return;
         }

@@ -12,7 +12,8 @@
  *   takes the server out of rotation, and persistent clients reconnect elsewhere, before any
  *   connection is refused. A second `stop()` ends the drain at once. Then it stops accepting,
  *   answers requests still waiting for a worker `503` at once (after a drain: serves them within
- *   the grace, refusing only those still waiting at its end), closes idle connections, lets
+ *   the grace, refusing only those still waiting at its end), closes idle connections (one
+ *   accepted under a second ago that has sent nothing yet first gets to send its request), lets
  *   requests in flight finish until `shutdownGraceMs`, then closes the rest; it resolves once
  *   every connection has ended and logged its last line.
  */

@@ -1,7 +1,8 @@
 /**
  * The stop as a balancer sees it, over raw TCP. `--drain`: for the window the server still
  * accepts and serves, `/healthz` answers 503, every response closes its connection; requests
- * queued when the window ends are served within the grace; a second stop ends the window.
+ * queued when the window ends are served within the grace; a second stop ends the window. And
+ * with or without a drain, a connection accepted just before the stop is answered, not reset.
  */
 
 import assert from "node:assert/strict";
@@ -130,5 +131,43 @@ Deno.test("--drain: requests still queued at the end of the grace get 503, the o
     assert.equal(res.header("retry-after"), "1");
     assert.deepEqual({ refused: summary.refused, cut: summary.cut }, { refused: 1, cut: 1 });
     download.close();
+  });
+});
+
+Deno.test("stop(): a connection accepted just before the stop has its request answered, not reset", async () => {
+  await withServer({}, async (server) => {
+    const { port } = server;
+    using early = await RawClient.connect(port);
+    using silent = await RawClient.connect(port);
+    await waitFor(() => server.state.connections.size === 2, { what: "both accepted" });
+    const stopped = server.stop();
+    await waitFor(() => server.state.stopping, { what: "the stop begun" });
+    // Its request was on its way (a proxy writes right after connecting): it gets an answer.
+    await early.send(requestHead(port, "/"));
+    const res = await early.response();
+    assert.equal(res.status, 503, "without a drain the pool is closed: 503, not a reset");
+    assert.equal(res.header("retry-after"), "1");
+    assert.equal(res.header("connection"), "close");
+    early.close();
+    // One that sends nothing is closed a second after it was accepted.
+    assert.ok(await silent.closed(3000), "a silent connection kept the stop waiting");
+    await stopped;
+  });
+});
+
+Deno.test("--drain: a connection accepted just before the drain ends is served", async () => {
+  await using root = await tempRoot({ files: ["index.html"] });
+  await withServer({ root: root.path, drainMs: 300 }, async (server) => {
+    const { port } = server;
+    const stopped = server.stop();
+    using late = await RawClient.connect(port);
+    await waitFor(() => server.state.stopping, { what: "the drain over" });
+    await late.send(requestHead(port, "/index.html"));
+    const res = await late.response();
+    assert.equal(res.status, 200);
+    assert.equal(res.header("connection"), "close");
+    late.close();
+    await stopped;
+    assert.ok(await refused(port));
   });
 });
