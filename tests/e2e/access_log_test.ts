@@ -73,7 +73,7 @@ Deno.test({
         assert.equal((await client.response()).status, 200);
         await requests(server.port, 1, "/missing.html");
         await waitFor(async () => (await lines(log)).length === 5, {
-          what: async () => `5 access lines in ${log}`,
+          what: () => `5 access lines in ${log}`,
         } as never);
         const all = await lines(log);
         for (const line of all) assert.match(line, COMBINED, line);

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { get, RawClient, requestHead } from "../helpers/raw_client.ts";
+import { get, RawClient } from "../helpers/raw_client.ts";
 import { bigRoot, refused, stalledDownload } from "../helpers/stop.ts";
 import { parseExposition, sampleValue } from "../helpers/exposition.ts";
 import { tempRoot, waitFor, withServer } from "../helpers/server.ts";
