@@ -32,45 +32,97 @@ export interface CidrRange {
   readonly prefix: number;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
-const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
+const DOT = 0x2e;
+const COLON = 0x3a;
+const ZERO = 0x30;
 
-/** A dotted IPv4 address as one unsigned word, or null (no leading zeros: `010` is not 8). */
+/**
+ * A dotted IPv4 address as one unsigned word, or null (no leading zeros: `010` is not 8).
+ * Scanned by character: it runs for every entry of a forwarding field walked.
+ */
 function parseIpv4(text: string): number | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
   let word = 0;
-  for (const part of parts) {
-    if (!IPV4.test(part)) return null;
-    word = word * 256 + Number(part);
+  let parts = 0;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const start = i;
+    let octet = 0;
+    while (i < n) {
+      const d = text.charCodeAt(i) - ZERO;
+      if (d < 0 || d > 9) break;
+      octet = octet * 10 + d;
+      i++;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || octet > 255) return null;
+    if (digits > 1 && text.charCodeAt(start) === ZERO) return null;
+    word = word * 256 + octet;
+    parts++;
+    if (i === n) break;
+    if (text.charCodeAt(i) !== DOT || parts === 4) return null;
+    i++;
+    if (i === n) return null;
   }
-  return word;
+  return parts === 4 ? word : null;
 }
 
-/** The eight 16-bit groups of an IPv6 address in text form (RFC 4291 §2.2), or null. */
+/** The value of a hex digit, or -1. */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/**
+ * The eight 16-bit groups of an IPv6 address in text form (RFC 4291 §2.2: groups of 1 to 4 hex
+ * digits, at most one `::` standing for one or more zero groups, maybe an IPv4 address last),
+ * or null. Scanned by character, like `parseIpv4`.
+ */
 function parseIpv6Groups(text: string): number[] | null {
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const head = halves[0] === "" ? [] : (halves[0] as string).split(":");
-  const tail = halves.length === 1 || halves[1] === "" ? [] : (halves[1] as string).split(":");
-  const last = [...head, ...tail].at(-1);
-  let ipv4: number | null = null;
-  if (last !== undefined && last.includes(".")) {
-    // The IPv4 part comes last, never before the `::`.
-    if (halves.length === 2 && tail.length === 0) return null;
-    ipv4 = parseIpv4(last);
-    if (ipv4 === null) return null;
-    if (tail.length > 0) tail.pop();
-    else head.pop();
-  }
-  for (const group of [...head, ...tail]) if (!HEX_GROUP.test(group)) return null;
-  const given = head.length + tail.length + (ipv4 === null ? 0 : 2);
-  if (halves.length === 1 ? given !== 8 : given > 7) return null;
+  const n = text.length;
   const groups: number[] = [];
-  for (const group of head) groups.push(parseInt(group, 16));
-  for (let i = given; i < 8; i++) groups.push(0);
-  for (const group of tail) groups.push(parseInt(group, 16));
-  if (ipv4 !== null) groups.push(Math.floor(ipv4 / 65536), ipv4 % 65536);
+  /** Where the `::` stands among the groups; -1 when there is none. */
+  let gap = -1;
+  let i = 0;
+  if (n >= 2 && text.charCodeAt(0) === COLON && text.charCodeAt(1) === COLON) {
+    gap = 0;
+    i = 2;
+  }
+  while (i < n) {
+    if (groups.length === 8) return null;
+    const start = i;
+    let value = 0;
+    while (i < n && i - start < 4) {
+      const h = hexValue(text.charCodeAt(i));
+      if (h < 0) break;
+      value = value * 16 + h;
+      i++;
+    }
+    if (i < n && text.charCodeAt(i) === DOT) {
+      const ipv4 = parseIpv4(text.slice(start));
+      if (ipv4 === null || groups.length > 6) return null;
+      groups.push(Math.floor(ipv4 / 65536), ipv4 % 65536);
+      break;
+    }
+    if (i === start) return null;
+    groups.push(value);
+    if (i === n) break;
+    if (text.charCodeAt(i) !== COLON) return null;
+    i++;
+    if (i < n && text.charCodeAt(i) === COLON) {
+      if (gap >= 0) return null;
+      gap = groups.length;
+      i++;
+    } else if (i === n) {
+      return null;
+    }
+  }
+  if (gap < 0) return groups.length === 8 ? groups : null;
+  if (groups.length > 7) return null;
+  const zeros: number[] = [];
+  for (let k = groups.length; k < 8; k++) zeros.push(0);
+  groups.splice(gap, 0, ...zeros);
   return groups;
 }
 
@@ -85,9 +137,10 @@ export function parseIp(text: string): IpAddress | null {
   }
   const groups = parseIpv6Groups(text);
   if (groups === null) return null;
-  const words = [0, 1, 2, 3].map((i) =>
-    (groups[2 * i] as number) * 65536 + (groups[2 * i + 1] as number)
-  );
+  const words: number[] = [];
+  for (let i = 0; i < 8; i += 2) {
+    words.push((groups[i] as number) * 65536 + (groups[i + 1] as number));
+  }
   // ::ffff:a.b.c.d (RFC 4291 §2.5.5.2)
   if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) {
     return { v6: false, words: [words[3] as number] };
@@ -120,9 +173,17 @@ export function formatIp(ip: IpAddress): string {
     }
     i = j;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += "::";
+      i += bestLength - 1;
+      continue;
+    }
+    if (out !== "" && !out.endsWith(":")) out += ":";
+    out += (groups[i] as number).toString(16);
+  }
+  return out;
 }
 
 /** `ADDRESS/PREFIX`, or a bare address (`/32`, `/128`); host bits are cleared. Null if neither. */
@@ -158,9 +219,12 @@ export function formatCidr(range: CidrRange): string {
 /** A set of CIDR ranges, e.g. the trusted proxies or the peers that may read /metrics. */
 export class AddressRanges {
   readonly ranges: readonly CidrRange[];
+  /** The masks of each range's words, computed once. */
+  readonly #masks: readonly number[][];
 
   constructor(ranges: readonly CidrRange[]) {
     this.ranges = ranges;
+    this.#masks = ranges.map(({ base, prefix }) => base.words.map((_, i) => mask(prefix, i)));
   }
 
   /** Ranges from their text forms; throws a RangeError naming the first that is not one. */
@@ -174,11 +238,13 @@ export class AddressRanges {
 
   /** Whether `ip` lies in one of the ranges (of its own family). */
   has(ip: IpAddress): boolean {
-    for (const { base, prefix } of this.ranges) {
+    for (let r = 0; r < this.ranges.length; r++) {
+      const { base } = this.ranges[r] as CidrRange;
       if (base.v6 !== ip.v6) continue;
+      const masks = this.#masks[r] as number[];
       let inside = true;
       for (let i = 0; i < base.words.length && inside; i++) {
-        inside = ((ip.words[i] as number) & mask(prefix, i)) >>> 0 === base.words[i];
+        inside = ((ip.words[i] as number) & (masks[i] as number)) >>> 0 === base.words[i];
       }
       if (inside) return true;
     }
@@ -297,12 +363,13 @@ export function parseForwarded(value: string): (string | null)[] | null {
   const out: (string | null)[] = [];
   let i = 0;
   const n = value.length;
-  let element: { for: string | null; seen: Set<string> } = { for: null, seen: new Set() };
-  let empty = true;
+  /** The current element's `for`, and the parameter names it has had (a few at most). */
+  let node: string | null = null;
+  const seen: string[] = [];
   const end = () => {
-    if (!empty) out.push(element.for);
-    element = { for: null, seen: new Set() };
-    empty = true;
+    if (seen.length > 0) out.push(node);
+    node = null;
+    seen.length = 0;
   };
   while (i < n) {
     const c = value[i];
@@ -323,8 +390,8 @@ export function parseForwarded(value: string): (string | null)[] | null {
     while (j < n && TCHAR[value.charCodeAt(j)] === 1) j++;
     if (j === i || value[j] !== "=") return null;
     const name = value.slice(i, j).toLowerCase();
-    if (element.seen.has(name)) return null; // RFC 7239 §4: each parameter at most once
-    element.seen.add(name);
+    if (seen.includes(name)) return null; // RFC 7239 §4: each parameter at most once
+    seen.push(name);
     i = j + 1;
     let parameter: string;
     if (value[i] === '"') {
@@ -350,8 +417,7 @@ export function parseForwarded(value: string): (string | null)[] | null {
       parameter = value.slice(i, k);
       i = k;
     }
-    if (name === "for") element.for = parameter;
-    empty = false;
+    if (name === "for") node = parameter;
     // After a pair: OWS, then ";", "," or the end.
     while (OWS(value[i])) i++;
     if (i < n && value[i] !== ";" && value[i] !== ",") return null;
