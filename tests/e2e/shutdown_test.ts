@@ -42,9 +42,14 @@ Deno.test({
     await withSpawnedServer(["0", "127.0.0.1", "2"], { root: relative }, async (server) => {
       const clients = await stalledDownloads(server.port, 6);
       try {
-        await waitFor(() => /queuing conn#/.test(server.log()), {
-          what: () => `4 requests queued:\n${server.log()}`,
-        });
+        // All six accepted (one still in the listen queue at the stop would be reset with it),
+        // and the pool saturated.
+        await waitFor(
+          () => /conn#6 open from/.test(server.log()) && /queuing conn#/.test(server.log()),
+          {
+            what: () => `6 connections accepted, requests queued:\n${server.log()}`,
+          },
+        );
         const stopAt = performance.now();
         server.process.kill("SIGTERM");
         // The queued ones (conn#3..#6) are refused at once, in well under the 10 s grace.
