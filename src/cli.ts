@@ -17,6 +17,7 @@ import {
   type ServerConfig,
 } from "./config.ts";
 import { ANY_ORIGIN, canonicalOrigin } from "./http/cors.ts";
+import { formatCidr, parseCidr } from "./http/forwarded.ts";
 import { canonicalAllowedHost, isLoopbackAddress } from "./http/host.ts";
 import bcrypt from "bcryptjs";
 import { AUTH_SCOPES, type AuthScope } from "./server/auth.ts";
@@ -75,6 +76,13 @@ Options:
                        (unsafe: pages of any site can then reach the server by DNS rebinding)
   --cors ORIGIN        let pages of ORIGIN (scheme://host[:port]) read responses, preflights
                        answered; repeatable; '*' for any origin but null
+  --metrics            serve GET /metrics in the Prometheus text format (default: off)
+  --metrics-allow CIDR peers that may read /metrics (repeatable; replaces the default
+                       127.0.0.0/8 and ::1; others get 403)
+  --trust-proxy CIDR   take the client address from Forwarded / X-Forwarded-For of peers in
+                       CIDR (repeatable; default: none, always the peer's address)
+  --drain SECONDS      on stop, go on serving for SECONDS while /healthz answers 503 and every
+                       response closes its connection, then stop (default 0: stop at once)
   --auth-file FILE     users and bcrypt hashes (made with htpasswd -B); requests in
                        --auth-scope need one of them (HTTP Basic), else 401
   --auth USER:PASSWORD a user for quick use (repeatable; hashed at start, but visible in the
@@ -107,6 +115,10 @@ const OPTIONS = {
   uploads: { type: "string" },
   "allow-host": { type: "string", multiple: true },
   cors: { type: "string", multiple: true },
+  metrics: { type: "boolean" },
+  "metrics-allow": { type: "string", multiple: true },
+  "trust-proxy": { type: "string", multiple: true },
+  drain: { type: "string" },
   "auth-file": { type: "string" },
   auth: { type: "string", multiple: true },
   "auth-scope": { type: "string" },
@@ -204,6 +216,16 @@ export function parseCli(argv: readonly string[]): CliResult {
       );
     });
   }
+  if (values.metrics) config.metrics = true;
+  if (values["metrics-allow"] !== undefined) {
+    config.metricsAllow = values["metrics-allow"].map((text) => cidr("metrics-allow", text));
+  }
+  if (values["trust-proxy"] !== undefined) {
+    config.trustProxy = values["trust-proxy"].map((text) => cidr("trust-proxy", text));
+  }
+  if (values.drain !== undefined) {
+    config.drainMs = Math.round(seconds("drain", values.drain, 3600) * 1000);
+  }
   if (values["auth-file"] !== undefined) {
     if (values["auth-file"] === "") throw new CliError("--auth-file must not be empty");
     config.authFile = values["auth-file"];
@@ -261,6 +283,27 @@ export function checkAuthTransport(
     `credentials over plain HTTP on ${config.host} would cross the network readable by anyone on the way: ` +
       "serve over TLS (--tls-cert and --tls-key), listen on loopback only (--host 127.0.0.1), or pass --auth-insecure",
   );
+}
+
+/** An address range in canonical form (`10.0.0.0/8`); a bare address is a range of one. */
+function cidr(name: string, text: string): string {
+  const range = parseCidr(text);
+  if (range === null) {
+    throw new CliError(
+      `invalid --${name} ${JSON.stringify(text)}: expected an address or ADDRESS/PREFIX ` +
+        "(e.g. 10.0.0.0/8, 192.0.2.7, fd00::/8)",
+    );
+  }
+  return formatCidr(range);
+}
+
+/** Seconds, whole or with a fraction, from 0 to `max`. */
+function seconds(name: string, text: string, max: number): number {
+  const value = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : NaN;
+  if (!(value >= 0 && value <= max)) {
+    throw new CliError(`invalid --${name} "${text}": expected seconds from 0 to ${max}`);
+  }
+  return value;
 }
 
 /** A log file's path; `off` turns the access log off. */

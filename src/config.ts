@@ -119,6 +119,20 @@ export interface ServerConfig {
   authCacheTtlMs: number;
   /** Password checks queued or running at once; beyond, 503. */
   authMaxPendingChecks: number;
+  /** `--metrics`: `GET /metrics` answers the Prometheus text exposition. */
+  metrics: boolean;
+  /** `--metrics-allow`: peer address ranges (CIDR) that may read /metrics; others get 403. */
+  metricsAllow: readonly string[];
+  /**
+   * `--trust-proxy`: peer address ranges (CIDR) whose `Forwarded` / `X-Forwarded-For` name the
+   * client (the access log's address, the upload rate's key).
+   */
+  trustProxy: readonly string[];
+  /**
+   * `--drain`: once a stop is asked for, how long the server goes on serving (every response
+   * closing its connection) while `/healthz` answers 503, before it stops accepting.
+   */
+  drainMs: number;
 }
 
 import type { AccessFormat } from "./server/access_log.ts";
@@ -228,4 +242,16 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // At cost 10, 32 checks are about 2 s of one thread's work: more waiting than that only
   // delays every login; a flood of passwords is refused at once instead (503).
   authMaxPendingChecks: 32,
+  // Off, as nginx's stub_status: how busy the server is, and its memory, are the operator's to
+  // publish.
+  metrics: false,
+  // Loopback only: a Prometheus or agent on this machine (or an SSH tunnel); any other network
+  // is the operator's to open, as nginx's `allow 127.0.0.1; deny all;` in front of stub_status.
+  metricsAllow: ["127.0.0.0/8", "::1/128"],
+  // None: whoever sends a request writes its forwarding fields, so trusted from any peer they
+  // would let every client pick its address in the log and a fresh upload budget per request.
+  trustProxy: [],
+  // None, as nginx, Go's Shutdown and Deno.serve: a stop (Ctrl+C in a terminal) begins at once.
+  // Behind a balancer that probes /healthz, its probe interval times its failure threshold.
+  drainMs: 0,
 };

@@ -12,6 +12,7 @@
  *   never reveal anything outside the root, whatever the path has become since.
  * - The memory held (file bytes and their encoded responses, see `charge`) stays within the
  *   capacity; the least recently used entries go first.
+ * - Every lookup (`fresh`) counts once, as a hit or a miss (for /metrics).
  */
 
 import type { Field, ResponseMemo } from "../http/response.ts";
@@ -79,6 +80,8 @@ export class FileCache {
   #watcher: Deno.FsWatcher | null = null;
   /** Counts change events; a file read across one is not cached (see `put`). */
   #generation = 0;
+  #hits = 0;
+  #misses = 0;
 
   constructor(capacityBytes: number) {
     this.capacityBytes = capacityBytes;
@@ -90,6 +93,16 @@ export class FileCache {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Lookups answered from memory. */
+  get hits(): number {
+    return this.#hits;
+  }
+
+  /** Lookups that were not: no entry (never cached, too large, not a file), or a stale one. */
+  get misses(): number {
+    return this.#misses;
   }
 
   /** Taken before reading a file and handed to `put`. */
@@ -152,7 +165,10 @@ export class FileCache {
    */
   fresh(key: string, fsPath: string): CachedFile | null {
     const slot = this.#entries.get(key);
-    if (slot === undefined) return null;
+    if (slot === undefined) {
+      this.#misses++;
+      return null;
+    }
     const now = Date.now();
     if (now - slot.confirmedAt >= this.#validMs) {
       let info: Deno.FileInfo;
@@ -160,14 +176,17 @@ export class FileCache {
         info = Deno.statSync(fsPath);
       } catch {
         this.#drop(key, slot);
+        this.#misses++;
         return null;
       }
       if (!info.isFile || !sameIdentity(slot.file.identity, identityOf(info))) {
         this.#drop(key, slot);
+        this.#misses++;
         return null;
       }
       slot.confirmedAt = now;
     }
+    this.#hits++;
     // Most recently used goes last; eviction takes from the front.
     this.#entries.delete(key);
     this.#entries.set(key, slot);

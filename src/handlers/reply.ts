@@ -14,8 +14,13 @@ export interface Exchange {
   head: RequestHead;
   /** The decoded, path-safe path ("/" already mapped by the router where needed). */
   path: string;
-  /** The client's address (IP, without port), as the connection's peer. */
+  /**
+   * The client's address (IP, without port): the connection's peer, or the address a trusted
+   * proxy forwarded (`--trust-proxy`).
+   */
   client: string;
+  /** The connection's peer address (IP, without port), whatever a proxy says. */
+  peer: string;
   /** Reads the whole body (at most maxBodyBytes), sending 100 Continue first if asked for. */
   readBody(): Promise<Uint8Array>;
 }

@@ -13,6 +13,7 @@
 
 import { type ParseEvent, type RequestHead, RequestParser } from "../http/parser.ts";
 import { corsFields } from "../http/cors.ts";
+import { type AddressRanges, forwardedFor } from "../http/forwarded.ts";
 import { checkHost } from "../http/host.ts";
 import { keepAliveAfter } from "../http/persistence.ts";
 import { CONTINUE_BYTES, encodeResponse, serializeHead } from "../http/response.ts";
@@ -21,6 +22,7 @@ import { decodePath, parseTarget } from "../http/target.ts";
 import { errorReply, type Exchange, type Reply } from "../handlers/reply.ts";
 import { checkMethod, route } from "../handlers/router.ts";
 import { log, plain } from "../log.ts";
+import { ownReply } from "./endpoints.ts";
 import { PoolClosedError } from "./pool.ts";
 import type { ServerState } from "./state.ts";
 
@@ -41,6 +43,12 @@ type DeadlineKind = "first" | "head" | "idle" | "body" | "drain" | "write" | "li
 const READ_BYTES = 4 * 1024;
 /** Bytes discarded per read while lingering. */
 const LINGER_READ_BYTES = 16 * 1024;
+/**
+ * At a stop, a connection accepted this recently that has sent nothing yet is left to send its
+ * request: a proxy writes it right after connecting, and closing the connection under it fails
+ * that request (a reset; nginx's "upstream prematurely closed connection", a 502 for a POST).
+ */
+const FIRST_REQUEST_GRACE_MS = 1_000;
 
 /** The peer went away (EOF, reset, or our own timeout) while a request was in progress. */
 class PeerGone extends Error {
@@ -53,7 +61,12 @@ class PeerGone extends Error {
 export class Connection {
   readonly id: number;
   readonly peer: string;
-  readonly #client: string;
+  /** The peer's IP address. */
+  readonly #peerAddress: string;
+  /** The trusted proxies (`--trust-proxy`) when the peer is one of them, else null. */
+  readonly #proxies: AddressRanges | null;
+  /** The client of the exchange in progress: the peer, or whom a trusted proxy named. */
+  #client: string;
   state: ConnState = "new";
   /** Epoch ms after which the sweeper expires this connection; 0 = no deadline. */
   deadline = 0;
@@ -83,6 +96,7 @@ export class Connection {
   #user: string | undefined = undefined;
   #closed = false;
   #fate = "closed by peer";
+  readonly #openedAt = Date.now();
 
   constructor(id: number, conn: Deno.Conn, server: ServerState) {
     this.id = id;
@@ -90,7 +104,10 @@ export class Connection {
     this.#server = server;
     this.#parser = new RequestParser(server.limits, READ_BYTES);
     const addr = conn.remoteAddr as Deno.NetAddr;
+    this.#peerAddress = addr.hostname;
     this.#client = addr.hostname;
+    const proxies = server.trustedProxies;
+    this.#proxies = proxies !== null && proxies.includes(addr.hostname) ? proxies : null;
     this.peer = addr.hostname.includes(":")
       ? `[${addr.hostname}]:${addr.port}`
       : `${addr.hostname}:${addr.port}`;
@@ -158,7 +175,10 @@ export class Connection {
       }
       return;
     }
-    if (this.state === "idle" || this.state === "new") {
+    if (
+      this.state === "idle" ||
+      (this.state === "new" && Date.now() - this.#openedAt >= FIRST_REQUEST_GRACE_MS)
+    ) {
       this.#fate = "closed for shutdown";
       this.#close();
     }
@@ -192,7 +212,8 @@ export class Connection {
       }
       if (event.kind === "need-more") {
         const started = this.#parser.headStarted;
-        if (!started && this.#server.stopping) {
+        // Between requests at a stop: closed; a new connection still gets its first request.
+        if (!started && this.#server.stopping && this.#requests > 0) {
           this.#fate = "closed for shutdown";
           return;
         }
@@ -239,6 +260,9 @@ export class Connection {
     this.#worker = 0;
     this.#queuedMs = 0;
     this.#user = undefined;
+    this.#client = this.#proxies === null
+      ? this.#peerAddress
+      : forwardedFor(head.fields, this.#proxies) ?? this.#peerAddress;
     this.#current = head;
     this.#answered = false;
     try {
@@ -268,13 +292,16 @@ export class Connection {
           );
         }
       }
+      // /healthz and /metrics take no worker and no credentials: a balancer's probe and a
+      // scrape are answered even with every worker busy and the queue full (endpoints.ts).
+      const own = ownReply(ex, server);
       // Credentials, where asked for, before any body is read and without a worker: a 401 with
       // 100-continue pending ends the connection (persistence.ts), else the body is drained.
       const auth = server.site.auth;
-      if (auth !== null && auth.covers(head, ex.path)) {
+      if (own === null && auth !== null && auth.covers(head, ex.path)) {
         this.#user = await auth.authenticate(head.fields, this.#client);
       }
-      const taken = server.pool.acquire();
+      const taken = own === null ? server.pool.acquire() : 0;
       if (taken === null) {
         if (server.stopping) throw new PoolClosedError();
         throw new HttpError(503, "request queue full", [
@@ -295,7 +322,7 @@ export class Connection {
         }
       }
       this.#worker = worker;
-      reply = await route(ex, server.site);
+      reply = own ?? await route(ex, server.site);
     } catch (error) {
       if (error instanceof PeerGone) {
         if (worker !== 0) server.pool.release(worker);
@@ -313,7 +340,8 @@ export class Connection {
       status: reply.status,
       requestsServed: this.#requests,
       maxRequests: server.config.maxRequestsPerConnection,
-      stopping: server.stopping,
+      // While draining too: persistent clients reconnect, and a balancer routes them elsewhere.
+      stopping: server.shuttingDown,
       // RFC 9110 §10.1.1: a client told to wait for 100 Continue may never send the body the
       // handler did not read, so the connection cannot wait for it to be drained.
       continuePending: this.#parser.inBody && head.expect === "100-continue" &&
@@ -366,7 +394,13 @@ export class Connection {
       throw new HttpError(417, "unsupported expectation");
     }
     const path = target.rawPath === "*" ? "*" : decodePath(target.rawPath);
-    return { head, path, client: this.#client, readBody: () => this.#readBody(head) };
+    return {
+      head,
+      path,
+      client: this.#client,
+      peer: this.#peerAddress,
+      readBody: () => this.#readBody(head),
+    };
   }
 
   /** The one place an error becomes a response: an HttpError as it says, anything else a 500. */
@@ -499,7 +533,7 @@ export class Connection {
     this.#server.recordExchange({
       timeMs: Date.now(),
       conn: this.id,
-      client: this.#client,
+      client: request === null ? this.#peerAddress : this.#client,
       request,
       hostNote: request === null ? "" : this.#hostNote,
       status: reply?.status ?? 0,

@@ -7,16 +7,24 @@
  * Invariants:
  * - Accept failures never end the loop while running (accept.ts decides how soon to retry).
  * - Deadlines of all connections are enforced by one sweeper timer, not a timer per read.
- * - `stop()` stops accepting, answers requests still waiting for a worker `503` at once,
- *   closes idle connections, lets requests in flight finish until `shutdownGraceMs`, then
- *   closes the rest; it resolves once every connection has ended and logged its last line.
+ * - `stop()` first drains for `drainMs` (0 by default): it goes on accepting and serving, but
+ *   `/healthz` answers 503 and every response closes its connection, so a balancer that probes
+ *   takes the server out of rotation, and persistent clients reconnect elsewhere, before any
+ *   connection is refused. A second `stop()` ends the drain at once. Then it stops accepting,
+ *   answers requests still waiting for a worker `503` at once (after a drain: serves them within
+ *   the grace, refusing only those still waiting at its end), closes idle connections (one
+ *   accepted under a second ago that has sent nothing yet first gets to send its request), lets
+ *   requests in flight finish until `shutdownGraceMs`, then closes the rest; it resolves once
+ *   every connection has ended and logged its last line.
  */
 
 import type { ServerConfig } from "../config.ts";
+import { AddressRanges } from "../http/forwarded.ts";
 import { hostAllowlist } from "../http/host.ts";
 import { log } from "../log.ts";
 import { acceptLoop } from "./accept.ts";
 import { Connection } from "./connection.ts";
+import { ServerMetrics } from "./metrics.ts";
 import { WorkerPool } from "./pool.ts";
 import { ServerState } from "./state.ts";
 import { logAcceptedHosts, openListener, type PreparedSite, prepareSite } from "./startup.ts";
@@ -24,6 +32,8 @@ import { logAcceptedHosts, openListener, type PreparedSite, prepareSite } from "
 const SWEEP_INTERVAL_MS = 250;
 /** After the deadline, how long connections closed by force get to log their last lines. */
 const LAST_LINES_MS = 1_000;
+/** At the deadline after a drain, how long the refusals of requests still queued get. */
+const LAST_REFUSALS_MS = 50;
 
 export interface ShutdownSummary {
   connections: number;
@@ -61,6 +71,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     pool: new WorkerPool(config.poolSize, config.queueLimit),
     site: prepared.site,
     allowedHosts: hosts,
+    metrics: config.metrics ? new ServerMetrics() : null,
+    metricsAllowed: AddressRanges.parse(config.metricsAllow),
+    trustedProxies: config.trustProxy.length > 0 ? AddressRanges.parse(config.trustProxy) : null,
   });
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   log.server.info(
@@ -74,6 +87,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     },
   );
   logAcceptedHosts(config, hosts);
+  if (config.metrics) {
+    log.server.info("metrics at /metrics for peers in {ranges}", {
+      ranges: config.metricsAllow.join(", "),
+    });
+  }
+  if (config.trustProxy.length > 0) {
+    log.server.info("client addresses from Forwarded / X-Forwarded-For of peers in {ranges}", {
+      ranges: config.trustProxy.join(", "),
+    });
+  }
   return serve(listener, state, prepared);
 }
 
@@ -146,8 +169,30 @@ export function serve(
   });
 
   let stopping: Promise<ShutdownSummary> | null = null;
+  let endDrain: (() => void) | null = null;
   const stop = (): Promise<ShutdownSummary> => {
-    stopping ??= (async () => {
+    if (stopping !== null) {
+      endDrain?.();
+      return stopping;
+    }
+    stopping = (async () => {
+      const drained = config.drainMs > 0;
+      if (drained) {
+        state.draining = true;
+        log.server.info(
+          "draining for {seconds} s: /healthz answers 503, responses close their connections, new ones still accepted; stop again to end the drain now",
+          { seconds: config.drainMs / 1000 },
+        );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, config.drainMs);
+          endDrain = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        endDrain = null;
+        state.draining = false;
+      }
       state.stopping = true;
       log.server.info("stopping: no new connections; {open} open, {busy} request(s) in flight", {
         open: state.connections.size,
@@ -159,13 +204,20 @@ export function serve(
         // Already closed.
       }
       await accepting;
-      // Requests queued for a worker get 503 + Retry-After + Connection: close now.
-      pool.close();
+      // Without a drain, requests queued for a worker get 503 + Retry-After + Connection: close
+      // now. After one, a balancer sent them while the listener was open, believing them
+      // served: they are, within the grace; only those still waiting at its end are refused.
+      if (!drained) pool.close();
       for (const conn of state.connections) conn.closeIfIdle();
       const deadline = Date.now() + config.shutdownGraceMs;
       while (state.connections.size > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         for (const conn of state.connections) conn.closeIfIdle();
+      }
+      if (drained && pool.queued > 0) {
+        pool.close();
+        // Their 503s go out before the connections are closed.
+        await new Promise((resolve) => setTimeout(resolve, LAST_REFUSALS_MS));
       }
       const forced = state.connections.size;
       for (const conn of [...state.connections]) conn.forceClose();

@@ -13,6 +13,7 @@ import { corsPolicy } from "../http/cors.ts";
 import { isLoopbackAddress, isWildcardAddress } from "../http/host.ts";
 import type { Site } from "../handlers/router.ts";
 import { RateLimiter } from "../handlers/rate_limit.ts";
+import { uploadResults } from "../handlers/upload.ts";
 import { UploadStore } from "../handlers/upload_store.ts";
 import { log } from "../log.ts";
 import { AuthSetupError, prepareAuth } from "./auth.ts";
@@ -136,6 +137,7 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
         rate: config.uploadRatePerSecond > 0
           ? new RateLimiter(config.uploadRatePerSecond, config.uploadBurst)
           : null,
+        results: uploadResults(),
       },
       cors: corsPolicy(config.corsOrigins, config.corsMaxAgeSeconds, {
         authorization: auth !== null,

@@ -14,6 +14,8 @@ import type { Connection } from "./connection.ts";
 import type { WorkerPool } from "./pool.ts";
 import { log, plain, writeAccess } from "../log.ts";
 import type { AccessRecord } from "./access_log.ts";
+import type { AddressRanges } from "../http/forwarded.ts";
+import type { ServerMetrics } from "./metrics.ts";
 
 /** Under sustained load most requests queue briefly; one warning a second says so. */
 const SATURATION_WARNING_INTERVAL_MS = 1_000;
@@ -51,6 +53,14 @@ export class ServerState {
     refusedAtStop: 0,
     cut: 0,
   };
+  /** `--metrics`: the exchange counters, and who may read them; null when off. */
+  readonly metrics: ServerMetrics | null;
+  readonly metricsAllowed: AddressRanges;
+  /** `--trust-proxy`: peers whose forwarding fields name the client; null when none. */
+  readonly trustedProxies: AddressRanges | null;
+  /** A stop was asked for and the drain window (`--drain`) is running; still accepting. */
+  draining = false;
+  /** The stop proper: no new connections, queued requests refused. */
   stopping = false;
   readonly #buffers: Uint8Array[] = [];
   #queuedSinceWarning = 0;
@@ -58,12 +68,22 @@ export class ServerState {
 
   constructor(
     config: ServerConfig,
-    parts: { pool: WorkerPool; site: Site; allowedHosts: ReadonlySet<string> | null },
+    parts: {
+      pool: WorkerPool;
+      site: Site;
+      allowedHosts: ReadonlySet<string> | null;
+      metrics?: ServerMetrics | null;
+      metricsAllowed: AddressRanges;
+      trustedProxies?: AddressRanges | null;
+    },
   ) {
     this.config = config;
     this.pool = parts.pool;
     this.site = parts.site;
     this.allowedHosts = parts.allowedHosts;
+    this.metrics = parts.metrics ?? null;
+    this.metricsAllowed = parts.metricsAllowed;
+    this.trustedProxies = parts.trustedProxies ?? null;
     this.limits = {
       maxHeadBytes: config.maxHeadBytes,
       maxHeaderCount: config.maxHeaderCount,
@@ -97,9 +117,15 @@ export class ServerState {
     this.#queuedSinceWarning = 0;
   }
 
-  /** The end of one exchange: its access line (and whatever else counts exchanges). */
+  /** The end of one exchange: its counters (`--metrics`) and its access line. */
   recordExchange(record: AccessRecord): void {
+    this.metrics?.record(record);
     writeAccess(record);
+  }
+
+  /** From the moment a stop is asked for: draining, then stopping. */
+  get shuttingDown(): boolean {
+    return this.draining || this.stopping;
   }
 
   /** The streaming buffer owned by `worker` (allocated on first use, then reused). */
