@@ -72,9 +72,7 @@ Deno.test({
         );
         assert.equal((await client.response()).status, 200);
         await requests(server.port, 1, "/missing.html");
-        await waitFor(async () => (await lines(log)).length === 5, {
-          what: async () => `5 access lines in ${log}`,
-        } as never);
+        await waitFor(async () => (await lines(log)).length === 5, { what: "5 access lines" });
         const all = await lines(log);
         for (const line of all) assert.match(line, COMBINED, line);
         const parsed = all.map((line) => COMBINED.exec(line)!);
