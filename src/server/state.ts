@@ -12,6 +12,7 @@ import type { Connection } from "./connection.ts";
 import type { WorkerPool } from "./pool.ts";
 import { log, plain, writeAccess } from "../log.ts";
 import type { AccessRecord } from "./access_log.ts";
+import type { Endpoint } from "./endpoint.ts";
 
 /** Under sustained load most requests queue briefly; one warning a second says so. */
 const SATURATION_WARNING_INTERVAL_MS = 1_000;
@@ -48,18 +49,36 @@ export class ServerState {
     cut: 0,
   };
   stopping = false;
+  /** The endpoints served, by port; the first one also stands for any port not listed. */
+  readonly #endpoints: ReadonlyMap<number, Endpoint>;
+  readonly #firstEndpoint: Endpoint;
   readonly #buffers: Uint8Array[] = [];
   #queuedSinceWarning = 0;
   #lastWarningAt = 0;
 
   constructor(
     config: ServerConfig,
-    parts: { pool: WorkerPool; site: Site; allowedHosts: ReadonlySet<string> | null },
+    parts: {
+      pool: WorkerPool;
+      site: Site;
+      allowedHosts: ReadonlySet<string> | null;
+      /** The listeners' endpoints (plain HTTP on `config.port` when none are given). */
+      endpoints?: readonly Endpoint[];
+    },
   ) {
     this.config = config;
     this.pool = parts.pool;
     this.site = parts.site;
     this.allowedHosts = parts.allowedHosts;
+    const endpoints = parts.endpoints ?? [{
+      scheme: "http",
+      port: config.port,
+      allowedHosts: parts.allowedHosts,
+      fields: [],
+      redirectToPort: null,
+    }];
+    this.#endpoints = new Map(endpoints.map((endpoint) => [endpoint.port, endpoint]));
+    this.#firstEndpoint = endpoints[0] as Endpoint;
     this.limits = {
       maxHeadBytes: config.maxHeadBytes,
       maxHeaderCount: config.maxHeaderCount,
@@ -95,6 +114,13 @@ export class ServerState {
   /** The end of one exchange: its access line (and whatever else counts exchanges). */
   recordExchange(record: AccessRecord): void {
     writeAccess(record);
+  }
+
+  /** The endpoint `conn` arrived on, found by the port it was accepted on. */
+  endpointOf(conn: Deno.Conn): Endpoint {
+    if (this.#endpoints.size === 1) return this.#firstEndpoint;
+    const port = (conn.localAddr as Deno.NetAddr).port;
+    return this.#endpoints.get(port) ?? this.#firstEndpoint;
   }
 
   /** The streaming buffer owned by `worker` (allocated on first use, then reused). */
