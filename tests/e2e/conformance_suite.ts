@@ -14,12 +14,26 @@
  * request the server interpreted that it must not have (a smuggled request).
  *
  * Conventions: inputs are binary strings, one character per byte ("\xe9" is the byte 0xE9).
+ *
+ * The battery runs over any transport (`registerConformance`): conformance_test.ts runs it over
+ * plain TCP, conformance_tls_test.ts over TLS, with the same rows.
  */
 
 import assert from "node:assert/strict";
-import { RawClient, type RawResponse } from "../helpers/raw_client.ts";
+import type { ServerConfig } from "../../src/config.ts";
+import { type ConnectOptions, RawClient, type RawResponse } from "../helpers/raw_client.ts";
 import { tempRoot, withServer } from "../helpers/server.ts";
 import { toBytes } from "../vectors/requests.ts";
+
+/** How the battery reaches the server. */
+export interface Transport {
+  /** Added to each test's name ("" for plain TCP). */
+  label: string;
+  /** Server settings that make it speak this transport. */
+  server(): Promise<Partial<ServerConfig>>;
+  /** How the client connects. */
+  connect(): Promise<ConnectOptions>;
+}
 
 /** One acceptable result: final statuses in order (an array entry = any of those), and the fate. */
 interface Outcome {
@@ -1118,9 +1132,10 @@ async function observe(
   port: number,
   pieces: Uint8Array[],
   halfClose: boolean,
-  gapMs = 0,
+  options: { gapMs?: number; connect: ConnectOptions },
 ): Promise<Observed> {
-  const client = await RawClient.connect(port);
+  const gapMs = options.gapMs ?? 0;
+  const client = await RawClient.connect(port, options.connect);
   const responses: RawResponse[] = [];
   let closed = false;
   let sendError = "";
@@ -1214,43 +1229,58 @@ function needsHalfClose(expect: Outcome[]): boolean {
   return expect.every((o) => !o.close);
 }
 
-Deno.test({
-  name: "conformance: smuggling probes, malformed and valid-but-unusual requests",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    await using root = await tempRoot({ files: ROOT_FILES });
-    await withServer({ root: root.path, ...DEADLINES }, async (server) => {
-      const rows = buildRows(server.port);
-      const seen = await pooled(
-        rows,
-        CONCURRENCY,
-        (row) => observe(server.port, [toBytes(row.input)], needsHalfClose(row.expect)),
-      );
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i] as Row;
-        const result = seen[i] as Observed;
-        await t.step(row.name, () => {
-          const half = needsHalfClose(row.expect);
-          assert.equal(result.wireError, "", "the response bytes were not well-formed HTTP");
-          assert.ok(
-            row.expect.some((o) => matches(o, result, half)),
-            `got ${describeSeen(result)}; expected ${describeExpect(row.expect)} (${row.rfc}); ` +
-              `input ${JSON.stringify(row.input)}`,
-          );
-          row.check?.(result.responses);
-        });
-      }
-      // After all of that the server still serves normally.
-      const after = await observe(
-        server.port,
-        [toBytes(`GET /notes.txt HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`)],
-        true,
-      );
-      assert.deepEqual(after.responses.map((r) => r.status), [200]);
-    });
-  },
-});
+/** Registers the battery's two tests, run over `transport`. */
+export function registerConformance(transport: Transport): void {
+  Deno.test({
+    name:
+      `conformance${transport.label}: smuggling probes, malformed and valid-but-unusual requests`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: (t) => smugglingProbes(t, transport),
+  });
+  Deno.test({
+    name: `conformance${transport.label}: requests split at every byte boundary, and byte by byte`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: (t) => fragments(t, transport),
+  });
+}
+
+async function smugglingProbes(t: Deno.TestContext, transport: Transport): Promise<void> {
+  await using root = await tempRoot({ files: ROOT_FILES });
+  const connect = await transport.connect();
+  const config = { root: root.path, ...DEADLINES, ...await transport.server() };
+  await withServer(config, async (server) => {
+    const rows = buildRows(server.port);
+    const seen = await pooled(
+      rows,
+      CONCURRENCY,
+      (row) => observe(server.port, [toBytes(row.input)], needsHalfClose(row.expect), { connect }),
+    );
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as Row;
+      const result = seen[i] as Observed;
+      await t.step(row.name, () => {
+        const half = needsHalfClose(row.expect);
+        assert.equal(result.wireError, "", "the response bytes were not well-formed HTTP");
+        assert.ok(
+          row.expect.some((o) => matches(o, result, half)),
+          `got ${describeSeen(result)}; expected ${describeExpect(row.expect)} (${row.rfc}); ` +
+            `input ${JSON.stringify(row.input)}`,
+        );
+        row.check?.(result.responses);
+      });
+    }
+    // After all of that the server still serves normally.
+    const after = await observe(
+      server.port,
+      [toBytes(`GET /notes.txt HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`)],
+      true,
+      { connect },
+    );
+    assert.deepEqual(after.responses.map((r) => r.status), [200]);
+  });
+}
 
 // ---- fragment tests: the live server must not depend on how bytes are split into reads ---------
 
@@ -1292,44 +1322,45 @@ const FRAGMENT_ROWS: FragmentRow[] = [
   },
 ];
 
-Deno.test({
-  name: "conformance: requests split at every byte boundary, and byte by byte",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    await using root = await tempRoot({ files: ROOT_FILES });
-    // Hundreds of uploads from one address in a second: framing is under test, not the rate.
-    const config = { root: root.path, ...DEADLINES, uploadRatePerSecond: 0 };
-    await withServer(config, async (server) => {
-      for (const row of FRAGMENT_ROWS) {
-        const bytes = toBytes(row.input(server.port));
-        const half = needsHalfClose(row.expect);
-        const splits: Uint8Array[][] = [];
-        for (let i = 1; i < bytes.length; i++) splits.push([bytes.slice(0, i), bytes.slice(i)]);
-        const results = await pooled(
-          splits,
-          CONCURRENCY,
-          (pieces) => observe(server.port, pieces, half, 5),
+async function fragments(t: Deno.TestContext, transport: Transport): Promise<void> {
+  await using root = await tempRoot({ files: ROOT_FILES });
+  const connect = await transport.connect();
+  // Hundreds of uploads from one address in a second: framing is under test, not the rate.
+  const config = {
+    root: root.path,
+    ...DEADLINES,
+    uploadRatePerSecond: 0,
+    ...await transport.server(),
+  };
+  await withServer(config, async (server) => {
+    for (const row of FRAGMENT_ROWS) {
+      const bytes = toBytes(row.input(server.port));
+      const half = needsHalfClose(row.expect);
+      const splits: Uint8Array[][] = [];
+      for (let i = 1; i < bytes.length; i++) splits.push([bytes.slice(0, i), bytes.slice(i)]);
+      const results = await pooled(
+        splits,
+        CONCURRENCY,
+        (pieces) => observe(server.port, pieces, half, { gapMs: 5, connect }),
+      );
+      await t.step(`${row.name}: split in two at each of ${splits.length} boundaries`, () => {
+        const bad = results
+          .map((seen, i) => ({ at: i + 1, seen }))
+          .filter(({ seen }) => !row.expect.some((o) => matches(o, seen, half)));
+        assert.deepEqual(
+          bad.map(({ at, seen }) => `split at ${at}: ${describeSeen(seen)}`),
+          [],
+          `expected ${describeExpect(row.expect)}`,
         );
-        await t.step(`${row.name}: split in two at each of ${splits.length} boundaries`, () => {
-          const bad = results
-            .map((seen, i) => ({ at: i + 1, seen }))
-            .filter(({ seen }) => !row.expect.some((o) => matches(o, seen, half)));
-          assert.deepEqual(
-            bad.map(({ at, seen }) => `split at ${at}: ${describeSeen(seen)}`),
-            [],
-            `expected ${describeExpect(row.expect)}`,
-          );
-        });
-        const pieces = Array.from(bytes, (b) => Uint8Array.of(b));
-        const seen = await observe(server.port, pieces, half, 1);
-        await t.step(`${row.name}: one byte per write`, () => {
-          assert.ok(
-            row.expect.some((o) => matches(o, seen, half)),
-            `got ${describeSeen(seen)}; expected ${describeExpect(row.expect)}`,
-          );
-        });
-      }
-    });
-  },
-});
+      });
+      const pieces = Array.from(bytes, (b) => Uint8Array.of(b));
+      const seen = await observe(server.port, pieces, half, { gapMs: 1, connect });
+      await t.step(`${row.name}: one byte per write`, () => {
+        assert.ok(
+          row.expect.some((o) => matches(o, seen, half)),
+          `got ${describeSeen(seen)}; expected ${describeExpect(row.expect)}`,
+        );
+      });
+    }
+  });
+}
