@@ -1,7 +1,8 @@
 /**
  * The HTTPS listener: a `Deno.Listener` whose `accept()` yields TLS connections with their
  * handshake complete, so the engine serves them as it serves any connection and never learns
- * about TLS. ALPN offers `http/1.1` only.
+ * about TLS. ALPN offers `http/1.1` only. Each connection's small writes are coalesced
+ * (coalescing_conn.ts), since a Deno TLS connection cannot set TCP_NODELAY.
  *
  * Invariants:
  * - Handshakes run concurrently, beside the accept loop: a client that stalls mid-handshake
@@ -28,6 +29,7 @@
  */
 
 import { log } from "../log.ts";
+import { CoalescingConn } from "./coalescing_conn.ts";
 import type { TlsPair } from "./tls.ts";
 
 /** The only protocol spoken over TLS (RFC 7301); a client offering only h2 is refused. */
@@ -252,7 +254,7 @@ export class HttpsListener implements Deno.Listener {
         }
         this.#completed++;
         this.#completedTotal++;
-        this.#ready.push(conn);
+        this.#ready.push(new CoalescingConn(conn));
         this.#notify();
       },
       (error) => {
