@@ -507,7 +507,12 @@ export class Connection {
     try {
       n = await this.#conn.read(this.#parser.spare(READ_BYTES));
     } catch (error) {
-      throw new PeerGone(describeFailure(error, this.#expired));
+      // RFC 9112 §9.8: a TLS client may close without close_notify; the framing tells a cut-off
+      // message apart, so this ends the connection as a FIN does.
+      if (!(error instanceof Deno.errors.UnexpectedEof)) {
+        throw new PeerGone(describeFailure(error, this.#expired));
+      }
+      n = null;
     } finally {
       this.deadline = 0;
     }
