@@ -1,9 +1,10 @@
 /**
  * denohttpd entry point: parse the command line, set up logging, start the server, stop it
  * gracefully on Ctrl+C or SIGTERM, reopen the log files on SIGUSR1 (logrotate) and reload what
- * can be reloaded on SIGHUP (the log files).
+ * can be reloaded on SIGHUP (the log files, the TLS certificate).
  *
- * Exit status: 0 after a graceful stop or --help; 2 for bad arguments; 1 when start-up fails.
+ * Exit status: 0 after a graceful stop or --help; 2 for bad arguments (also a certificate or key
+ * that cannot be used); 1 when start-up fails.
  */
 
 import { close as closeInspector } from "node:inspector";
@@ -82,7 +83,7 @@ async function main(): Promise<number> {
       message: grant === null ? error.message : `${error.message}; to grant it, run: ${grant}`,
     });
     await flushLogging();
-    return 1;
+    return error.exitStatus;
   }
 
   const stopped = Promise.withResolvers<void>();
@@ -105,7 +106,11 @@ async function main(): Promise<number> {
     closeSignalInspector();
     onUsr1();
   });
-  Deno.addSignalListener("SIGHUP", reopen("SIGHUP"));
+  const onHup = reopen("SIGHUP");
+  Deno.addSignalListener("SIGHUP", () => {
+    onHup();
+    server.reload("SIGHUP");
+  });
   await stopped.promise;
   await flushLogging();
   return 0;

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs what bench/load.ts needs on a Debian machine: wrk, nginx and curl, with apt-get, only
-# those that are missing (as root, or via sudo). Does nothing when all three are on PATH.
+# Installs what bench/load.ts needs on a Debian machine: wrk, nginx, curl and openssl (for its
+# TLS certificate), with apt-get, only those that are missing (as root, or via sudo). Does nothing
+# when all four are on PATH.
 #
 #   bash bench/install.sh        (`deno task bench` runs it before bench/load.ts)
 set -euo pipefail
 
 missing=()
-for tool in wrk nginx curl; do
+for tool in wrk nginx curl openssl; do
   # nginx lives in /usr/sbin, which a non-root PATH may lack; the Debian package names are the
   # tool names.
   if ! command -v "$tool" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$tool" ]; then

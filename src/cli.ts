@@ -89,6 +89,11 @@ Options:
                        process list: prefer --auth-file)
   --auth-scope SCOPE   upload (requests to /upload) or all (every request) (default ${DEFAULT_CONFIG.authScope})
   --auth-insecure      allow credentials over plain HTTP on a non-loopback address
+  --tls-cert FILE      serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key
+  --tls-key FILE       the certificate's private key (PEM)
+  --https-port N       HTTPS on N, plain HTTP stays on the port (default: the port speaks TLS)
+  --redirect-http      with --https-port: answer every plain HTTP request 308 to https://
+  --hsts SECONDS       send Strict-Transport-Security: max-age=SECONDS on HTTPS responses
   -h, --help           show this help
   -V, --version        show the version
 `;
@@ -123,6 +128,11 @@ const OPTIONS = {
   auth: { type: "string", multiple: true },
   "auth-scope": { type: "string" },
   "auth-insecure": { type: "boolean" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "https-port": { type: "string" },
+  "redirect-http": { type: "boolean" },
+  hsts: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -226,6 +236,7 @@ export function parseCli(argv: readonly string[]): CliResult {
   if (values.drain !== undefined) {
     config.drainMs = Math.round(seconds("drain", values.drain, 3600) * 1000);
   }
+  tls(config, values);
   if (values["auth-file"] !== undefined) {
     if (values["auth-file"] === "") throw new CliError("--auth-file must not be empty");
     config.authFile = values["auth-file"];
@@ -278,7 +289,10 @@ export function checkAuthTransport(
     }
     return;
   }
-  if (config.tlsCert !== null || isLoopbackAddress(config.host) || config.authInsecure) return;
+  // Over TLS only when no plain listener takes requests: --https-port keeps plain HTTP on the
+  // port unless --redirect-http turns it into redirects.
+  const tlsOnly = config.tlsCert !== null && (config.httpsPort === null || config.redirectHttp);
+  if (tlsOnly || isLoopbackAddress(config.host) || config.authInsecure) return;
   throw new CliError(
     `credentials over plain HTTP on ${config.host} would cross the network readable by anyone on the way: ` +
       "serve over TLS (--tls-cert and --tls-key), listen on loopback only (--host 127.0.0.1), or pass --auth-insecure",
@@ -304,6 +318,64 @@ function seconds(name: string, text: string, max: number): number {
     throw new CliError(`invalid --${name} "${text}": expected seconds from 0 to ${max}`);
   }
   return value;
+}
+
+/**
+ * The TLS flags: a certificate and its key go together, and the flags that only mean something
+ * with HTTPS (a second port, the redirect, HSTS) need them. The files are read at start-up.
+ */
+function tls(
+  config: ServerConfig,
+  values: {
+    "tls-cert"?: string;
+    "tls-key"?: string;
+    "https-port"?: string;
+    "redirect-http"?: boolean;
+    hsts?: string;
+  },
+): void {
+  const cert = values["tls-cert"];
+  const key = values["tls-key"];
+  if (cert !== undefined) config.tlsCert = pemFile("tls-cert", cert);
+  if (key !== undefined) config.tlsKey = pemFile("tls-key", key);
+  if (key !== undefined && cert === undefined) {
+    throw new CliError("--tls-key needs --tls-cert (the certificate chain the key belongs to)");
+  }
+  if (cert !== undefined && key === undefined) {
+    throw new CliError("--tls-cert needs --tls-key (the certificate's private key)");
+  }
+  const withTls = cert !== undefined;
+  for (const flag of ["https-port", "redirect-http", "hsts"] as const) {
+    if (values[flag] !== undefined && !withTls) {
+      throw new CliError(`--${flag} needs --tls-cert and --tls-key`);
+    }
+  }
+  config.httpsPort = integer("https-port", values["https-port"], 0, 65535) ?? null;
+  if (config.httpsPort !== null && config.httpsPort !== 0 && config.httpsPort === config.port) {
+    throw new CliError(
+      `--https-port ${config.httpsPort} is also the port: plain HTTP and HTTPS need one each`,
+    );
+  }
+  if (values["redirect-http"]) {
+    if (config.httpsPort === null) {
+      throw new CliError(
+        "--redirect-http needs --https-port: without it the port speaks TLS and there is no " +
+          "plain HTTP to redirect",
+      );
+    }
+    config.redirectHttp = true;
+  }
+  // RFC 6797 §6.1.1: delta-seconds; 0 tells a browser to forget the policy.
+  config.hstsSeconds = integer("hsts", values.hsts, 0, 2 ** 31 - 1) ?? null;
+}
+
+/** A certificate or key file's path (read at start-up, where a missing file is reported). */
+function pemFile(name: string, text: string): string {
+  // deno-lint-ignore no-control-regex
+  if (text === "" || /[\x00-\x1f]/.test(text)) {
+    throw new CliError(`invalid --${name} ${JSON.stringify(text)}: expected a file path`);
+  }
+  return text;
 }
 
 /** A log file's path; `off` turns the access log off. */

@@ -94,11 +94,32 @@ export interface ServerConfig {
   corsMaxAgeSeconds: number;
   /** `--uploads`: the folder uploads are saved in; null means `<root>/uploads`. */
   uploads: string | null;
-  /**
-   * `--tls-cert`: the certificate chain (PEM, leaf first); null: plain HTTP. The TLS options
-   * (branch `tls`) set it; authentication reads it to know whether passwords cross in clear.
-   */
+  /** `--tls-cert`: the certificate chain (PEM, leaf first); with `tlsKey`, HTTPS is served. */
   tlsCert: string | null;
+  /** `--tls-key`: the private key (PEM) of the certificate's leaf. */
+  tlsKey: string | null;
+  /**
+   * `--https-port`: HTTPS on this port beside plain HTTP on `port`; null: with a certificate,
+   * `port` itself speaks TLS.
+   */
+  httpsPort: number | null;
+  /** `--redirect-http`: the plain listener answers every request 308 to its https:// URL. */
+  redirectHttp: boolean;
+  /** `--hsts`: `Strict-Transport-Security: max-age=N` on every HTTPS response; null: none. */
+  hstsSeconds: number | null;
+  /** A TCP connection to the TLS port must complete its handshake within this time. */
+  tlsHandshakeTimeoutMs: number;
+  /**
+   * Connections handshaking, or given up at the timeout but still held open by a silent peer
+   * (Deno cannot close those, see tls_listener.ts), at most; beyond it no new one is accepted.
+   */
+  tlsMaxPendingHandshakes: number;
+  /** Watch the certificate and key files and reload the pair when they change. */
+  tlsWatchFiles: boolean;
+  /** After a change to either file, how long they must stay quiet before the pair is read. */
+  tlsReloadDebounceMs: number;
+  /** Failed handshakes are summarised in one info line at most this often (each is debug). */
+  tlsFailureSummaryMs: number;
   /** `--auth-file`: an htpasswd file of bcrypt hashes, read at start-up; null: none. */
   authFile: string | null;
   /** `--auth USER:PASSWORD`: users given on the command line, their passwords already hashed. */
@@ -216,8 +237,33 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // The original design's resources/uploads, inside the root, so `deno task start`'s
   // --allow-write=resources/uploads covers it.
   uploads: null,
-  // Plain HTTP, as the original design.
+  // Plain HTTP unless a certificate is given: a local development server has none.
   tlsCert: null,
+  tlsKey: null,
+  httpsPort: null,
+  // Off: redirecting is a choice about the whole site, and a plain-only client (a health check,
+  // curl without -L) would get nothing but 308s.
+  redirectHttp: false,
+  // Off: a browser that has seen the field refuses plain HTTP to the name for max-age seconds,
+  // a commitment the operator makes, not the server (RFC 6797 §14.1 warns of the same).
+  hstsSeconds: null,
+  // As headTimeoutMs: a handshake is two round trips and a few KiB, well within 10 s on a slow
+  // mobile link; nginx allows 60 s (ssl_handshake_timeout), but a stalled handshake holds a
+  // socket and memory, never a worker, and a scanner opening many should not keep them long.
+  tlsHandshakeTimeoutMs: 10_000,
+  // A real client finishes in a round trip, so a thousand at once is far more than a small
+  // server sees (the kernel's accept backlog is 511); it bounds the sockets silent peers can pin
+  // to a thousand of the process's descriptors, which file serving needs too.
+  tlsMaxPendingHandshakes: 1_000,
+  // On: renewal tools (certbot, acme.sh) replace the files; watching two files costs one inotify
+  // watch each, and SIGHUP stays the way to reload where watching is not possible.
+  tlsWatchFiles: true,
+  // A renewal writes the certificate and the key one after the other; a quiet second lets both
+  // land before the pair is read, and a new certificate is never urgent to the second.
+  tlsReloadDebounceMs: 1_000,
+  // A port scanner or a client speaking plain HTTP to the TLS port fails a handshake each time;
+  // a line per failure would flood the log (they are debug lines), one a minute still shows it.
+  tlsFailureSummaryMs: 60_000,
   // No users: nothing asks for credentials, as the original design.
   authFile: null,
   authUsers: [],

@@ -2,9 +2,10 @@
  * Host validation (RFC 9112 §3.2, RFC 9110 §7.2): which authorities this server answers for.
  *
  * Accepted: `localhost:PORT`, `127.0.0.1:PORT`, `<configured host>:PORT` and the names added
- * with `--allow-host`, case-insensitive; the port may be omitted only when it is 80 (or, for a
- * name added with port 443, 443). A syntactically invalid Host is a 400, a valid one naming
- * another server is a 403. `--allow-host '*'` accepts every valid Host.
+ * with `--allow-host`, case-insensitive; the port may be omitted only when it is the scheme's
+ * default (80 for HTTP, 443 for HTTPS; or, for a name added with port 80 or 443, that port). A
+ * syntactically invalid Host is a 400, a valid one naming another server is a 403.
+ * `--allow-host '*'` accepts every valid Host.
  */
 
 import { HttpError } from "./status.ts";
@@ -14,6 +15,18 @@ const HOST_SYNTAX = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(:[0-9]*)
 
 /** `--allow-host '*'`: no Host check beyond its syntax. */
 export const ANY_HOST = "*";
+
+/** The URI schemes this server answers for. */
+export type Scheme = "http" | "https";
+
+/** The port an authority without one names, per scheme (RFC 9110 §4.2.1, §4.2.2). */
+export const DEFAULT_PORT: Readonly<Record<Scheme, number>> = { http: 80, https: 443 };
+
+/** Which endpoint an allowlist is for: its scheme decides which port a bare name means. */
+export interface AllowlistOptions {
+  /** Default "http". */
+  scheme?: Scheme;
+}
 
 /** Bind addresses that take connections on every interface, so also from other machines. */
 export function isWildcardAddress(host: string): boolean {
@@ -86,27 +99,30 @@ function isIPv6(text: string): boolean {
 /**
  * The set of Host values (lower-case) accepted for a server bound to `host`:`port`, with the
  * `--allow-host` names `extra` (canonical, without `*`): a bare name gets the server's port, a
- * name with a port keeps it (a proxy on another port); bare names are accepted too for port 80,
- * and for a name given with 80 or 443 (the ports a client leaves out of Host).
+ * name with a port keeps it (a proxy on another port); bare names are accepted too when the port
+ * is the scheme's default (80, or 443 for HTTPS), and for a name given with 80 or 443 (the ports
+ * a client leaves out of Host).
  */
 export function allowedHosts(
   host: string,
   port: number,
   extra: readonly string[] = [],
+  options: AllowlistOptions = {},
 ): Set<string> {
+  const bare = port === DEFAULT_PORT[options.scheme ?? "http"];
   const allowed = new Set<string>();
   const names = ["localhost", "127.0.0.1", host.includes(":") ? `[${host}]` : host];
   // Bound to every IPv6 (and IPv4) address, the server is also reached on IPv6 loopback.
   if (host === "::") names.push("[::1]");
   for (const name of names) {
     allowed.add(`${name.toLowerCase()}:${port}`);
-    if (port === 80) allowed.add(name.toLowerCase());
+    if (bare) allowed.add(name.toLowerCase());
   }
   for (const entry of extra) {
     const colon = entry.lastIndexOf(":");
     if (colon < 0 || entry.endsWith("]")) {
       allowed.add(`${entry}:${port}`);
-      if (port === 80) allowed.add(entry);
+      if (bare) allowed.add(entry);
     } else {
       allowed.add(entry);
       const given = entry.slice(colon + 1);
@@ -124,8 +140,23 @@ export function hostAllowlist(
   host: string,
   port: number,
   extra: readonly string[],
+  options: AllowlistOptions = {},
 ): ReadonlySet<string> | null {
-  return extra.includes(ANY_HOST) ? null : allowedHosts(host, port, extra);
+  return extra.includes(ANY_HOST) ? null : allowedHosts(host, port, extra, options);
+}
+
+/**
+ * The authority of an absolute-form target as the Host check of an endpoint of scheme
+ * `endpoint` reads it: without a port it names the default port of the target's own scheme
+ * (RFC 9110 §4.2), so `http://localhost/` sent to HTTPS on 443 means localhost:80, which is not
+ * this endpoint, while `https://localhost/` means localhost:443, which is. With the endpoint's
+ * scheme the authority is read as a Host field would be.
+ */
+export function targetAuthority(authority: string, target: Scheme, endpoint: Scheme): string {
+  if (target === endpoint) return authority;
+  const colon = authority.lastIndexOf(":");
+  if (colon >= 0 && colon > authority.lastIndexOf("]")) return authority;
+  return `${authority}:${DEFAULT_PORT[target]}`;
 }
 
 /**

@@ -13,6 +13,7 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   206: "Partial Content", // RFC 9110 §15.3.7
   301: "Moved Permanently", // RFC 9110 §15.4.2
   304: "Not Modified", // RFC 9110 §15.4.5
+  308: "Permanent Redirect", // RFC 9110 §15.4.9
   400: "Bad Request", // RFC 9110 §15.5.1
   401: "Unauthorized", // RFC 9110 §15.5.2
   403: "Forbidden", // RFC 9110 §15.5.4

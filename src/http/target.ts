@@ -23,6 +23,12 @@ export interface ParsedTarget {
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/i;
 
+/** The scheme of an absolute-form target, lower-case; null for the other forms (RFC 9112 §3.2). */
+export function targetScheme(target: string): "http" | "https" | null {
+  if (/^https:\/\//i.test(target)) return "https";
+  return /^http:\/\//i.test(target) ? "http" : null;
+}
+
 /** Splits a request-target into its form, path and query; 400 for anything but the four forms. */
 export function parseTarget(method: string, target: string): ParsedTarget {
   // A fragment is never sent in a request-target (RFC 9112 §3.2); '#' means a broken client.

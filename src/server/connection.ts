@@ -14,15 +14,17 @@
 import { type ParseEvent, type RequestHead, RequestParser } from "../http/parser.ts";
 import { corsFields } from "../http/cors.ts";
 import { type AddressRanges, forwardedFor } from "../http/forwarded.ts";
-import { checkHost } from "../http/host.ts";
+import { checkHost, targetAuthority } from "../http/host.ts";
 import { keepAliveAfter } from "../http/persistence.ts";
 import { CONTINUE_BYTES, encodeResponse, serializeHead } from "../http/response.ts";
 import { HttpError } from "../http/status.ts";
-import { decodePath, parseTarget } from "../http/target.ts";
+import { decodePath, parseTarget, targetScheme } from "../http/target.ts";
+import { httpsRedirect } from "../handlers/redirect.ts";
 import { errorReply, type Exchange, type Reply } from "../handlers/reply.ts";
 import { checkMethod, route } from "../handlers/router.ts";
 import { log, plain } from "../log.ts";
 import { ownReply } from "./endpoints.ts";
+import type { Endpoint } from "./endpoint.ts";
 import { PoolClosedError } from "./pool.ts";
 import type { ServerState } from "./state.ts";
 
@@ -74,6 +76,10 @@ export class Connection {
   #expired: DeadlineKind | null = null;
   readonly #conn: Deno.Conn;
   readonly #server: ServerState;
+  /** The listener's scheme and what follows from it (Host check, HSTS, redirect). */
+  readonly #endpoint: Endpoint;
+  /** The authority the request in progress named (absolute-form or Host); null: none. */
+  #authority: string | null = null;
   readonly #parser: RequestParser;
   #requests = 0;
   #headStartedAt = 0;
@@ -102,6 +108,7 @@ export class Connection {
     this.id = id;
     this.#conn = conn;
     this.#server = server;
+    this.#endpoint = server.endpointOf(conn);
     this.#parser = new RequestParser(server.limits, READ_BYTES);
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.#peerAddress = addr.hostname;
@@ -322,7 +329,13 @@ export class Connection {
         }
       }
       this.#worker = worker;
-      reply = own ?? await route(ex, server.site);
+      // A plain listener that redirects to HTTPS answers everything with the redirect (after the
+      // checks above), but /healthz and /metrics (answered before, own endpoints).
+      const redirectTo = this.#endpoint.redirectToPort;
+      reply = own ??
+        (redirectTo === null
+          ? await route(ex, server.site)
+          : httpsRedirect(ex, this.#authority ?? this.#localAuthority(), redirectTo));
     } catch (error) {
       if (error instanceof PeerGone) {
         if (worker !== 0) server.pool.release(worker);
@@ -380,13 +393,18 @@ export class Connection {
     this.#hostNote = "host not checked";
     checkMethod(head.method);
     const target = parseTarget(head.method, head.target);
-    // RFC 9112 §3.2.2: an absolute-form target's authority replaces the Host field.
-    const authority = target.authority ?? head.host;
+    // RFC 9112 §3.2.2: an absolute-form target's authority replaces the Host field; without a
+    // port it names its own scheme's default port.
+    const { scheme, allowedHosts } = this.#endpoint;
+    const authority = target.authority === null
+      ? head.host
+      : targetAuthority(target.authority, targetScheme(head.target) ?? scheme, scheme);
+    this.#authority = authority;
     if (authority === null) {
       this.#hostNote = "no Host, HTTP/1.0";
     } else {
       this.#hostNote = `host ${authority} rejected`;
-      checkHost(authority, this.#server.allowedHosts);
+      checkHost(authority, allowedHosts);
       this.#hostNote = `host ${authority} accepted`;
     }
     // RFC 9110 §10.1.1: 100-continue is the only expectation defined.
@@ -429,6 +447,12 @@ export class Connection {
   async #refuse(error: HttpError, linger: boolean, request: RequestHead | null): Promise<void> {
     await this.#sendReply(request, this.#errorReply(error), false);
     if (linger) await this.#linger();
+  }
+
+  /** The address the client connected to, as an authority: for a request without Host. */
+  #localAuthority(): string {
+    const { hostname, port } = this.#conn.localAddr as Deno.NetAddr;
+    return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
   }
 
   /** The whole request body (the parser bounds it by maxBodyBytes). */
@@ -482,9 +506,15 @@ export class Connection {
     // field under a policy). Such a response is not the memoised one: serialised afresh.
     const asked = request ?? this.#parser.refusedHead;
     const cors = asked === null ? null : corsFields(this.#server.site.cors, asked);
-    const fields = cors === null ? reply.fields : [...reply.fields, ...cors];
+    // The endpoint's own fields (HSTS over TLS) go on every response it sends, refusals too.
+    const added = this.#endpoint.fields;
+    let fields = cors === null ? reply.fields : [...reply.fields, ...cors];
+    if (added.length > 0) fields = [...fields, ...added];
     try {
-      if (reply.memo !== undefined && cors === null && body instanceof Uint8Array) {
+      if (
+        reply.memo !== undefined && cors === null && added.length === 0 &&
+        body instanceof Uint8Array
+      ) {
         await this.#write(
           reply.memo.encode(
             reply.status,
@@ -574,7 +604,12 @@ export class Connection {
     try {
       n = await this.#conn.read(this.#parser.spare(READ_BYTES));
     } catch (error) {
-      throw new PeerGone(describeFailure(error, this.#expired));
+      // RFC 9112 §9.8: a TLS client may close without close_notify; the framing tells a cut-off
+      // message apart, so this ends the connection as a FIN does.
+      if (!(error instanceof Deno.errors.UnexpectedEof)) {
+        throw new PeerGone(describeFailure(error, this.#expired));
+      }
+      n = null;
     } finally {
       this.deadline = 0;
     }

@@ -1,8 +1,10 @@
 /**
  * The running server: the engine that serves any listener, and its graceful stop.
  *
- * `startServer` = `prepareSite` + `openListener` (startup.ts) + `serve`; `serve` takes any
- * `Deno.Listener` (TCP or TLS) without knowing which, like Go's `Server.Serve`.
+ * `startServer` = `prepareSite` (startup.ts) + `openEndpoints` (endpoint.ts: plain HTTP, HTTPS,
+ * or both as one listener group) + `serve`; `serve` takes any `Deno.Listener` (TCP or TLS)
+ * without knowing which, like Go's `Server.Serve`; what a connection must know about its
+ * listener (the scheme, for Host, HSTS and the redirect) it reads as data from ServerState.
  *
  * Invariants:
  * - Accept failures never end the loop while running (accept.ts decides how soon to retry).
@@ -20,14 +22,16 @@
 
 import type { ServerConfig } from "../config.ts";
 import { AddressRanges } from "../http/forwarded.ts";
-import { hostAllowlist } from "../http/host.ts";
 import { log } from "../log.ts";
 import { acceptLoop } from "./accept.ts";
 import { Connection } from "./connection.ts";
+import { type Endpoint, type OpenedEndpoints, openEndpoints } from "./endpoint.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { WorkerPool } from "./pool.ts";
 import { ServerState } from "./state.ts";
-import { logAcceptedHosts, openListener, type PreparedSite, prepareSite } from "./startup.ts";
+import { logAcceptedHosts, type PreparedSite, prepareSite } from "./startup.ts";
+import { CertificateReloader, type LoadedPair, validityWarning } from "./tls.ts";
+import { canSharePort, type HandshakeStatus, type HttpsListener } from "./tls_listener.ts";
 
 const SWEEP_INTERVAL_MS = 250;
 /** After the deadline, how long connections closed by force get to log their last lines. */
@@ -51,42 +55,53 @@ export interface ShutdownSummary {
 
 export interface RunningServer {
   readonly hostname: string;
+  /** The port `--port` names (HTTPS on it when it speaks TLS). */
   readonly port: number;
+  /** The port HTTPS is served on (`port` itself, or `--https-port`); null without TLS. */
+  readonly httpsPort: number | null;
   readonly state: ServerState;
+  /**
+   * Reloads what can be reloaded without a restart (the TLS certificate); `trigger` names why
+   * in the log. Never throws: a failure is logged and what was in use stays.
+   */
+  reload(trigger: string): Promise<void>;
+  /** The HTTPS listener's handshakes now; null without TLS. */
+  handshakes(): HandshakeStatus | null;
   stop(): Promise<ShutdownSummary>;
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const prepared = await prepareSite(config);
-  let listener: Deno.Listener;
+  let opened: OpenedEndpoints;
   try {
-    listener = openListener(config);
+    opened = await openEndpoints(config);
   } catch (error) {
     prepared.close();
     throw error;
   }
-  const addr = listener.addr as Deno.NetAddr;
-  const hosts = hostAllowlist(config.host, addr.port, config.allowHosts);
+  const { listener, endpoints, https } = opened;
+  const first = endpoints[0] as Endpoint;
   const state = new ServerState(config, {
     pool: new WorkerPool(config.poolSize, config.queueLimit),
     site: prepared.site,
-    allowedHosts: hosts,
+    allowedHosts: first.allowedHosts,
+    endpoints,
     metrics: config.metrics ? new ServerMetrics() : null,
     metricsAllowed: AddressRanges.parse(config.metricsAllow),
     trustedProxies: config.trustProxy.length > 0 ? AddressRanges.parse(config.trustProxy) : null,
   });
+  const addr = listener.addr as Deno.NetAddr;
   const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   log.server.info(
-    "denohttpd listening on http://{address}:{port}/ serving {root} with {pool} workers (queue {queue}); press Ctrl+C to stop",
+    "denohttpd listening on {urls} serving {root} with {pool} workers (queue {queue}); press Ctrl+C to stop",
     {
-      address: shown,
-      port: addr.port,
+      urls: endpoints.map((e) => `${e.scheme}://${shown}:${e.port}/`).join(" and "),
       root: prepared.site.root.real,
       pool: config.poolSize,
       queue: config.queueLimit,
     },
   );
-  logAcceptedHosts(config, hosts);
+  logAcceptedHosts(config, unionOf(endpoints.map((e) => e.allowedHosts)));
   if (config.metrics) {
     log.server.info("metrics at /metrics for peers in {ranges}", {
       ranges: config.metricsAllow.join(", "),
@@ -97,7 +112,59 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       ranges: config.trustProxy.join(", "),
     });
   }
-  return serve(listener, state, prepared);
+  const running = serve(listener, state, prepared);
+  if (https === null) return running;
+
+  const reloader = new CertificateReloader(https.listener, {
+    certPath: config.tlsCert as string,
+    keyPath: config.tlsKey as string,
+  }, https.pair);
+  logTls(config, endpoints, https);
+  if (config.tlsWatchFiles && canSharePort()) reloader.watch(config.tlsReloadDebounceMs);
+  return {
+    ...running,
+    httpsPort: https.listener.addr.port,
+    reload: (trigger) => reloader.reload(trigger),
+    handshakes: () => https.listener.status,
+    stop: () => {
+      reloader.close();
+      return running.stop();
+    },
+  };
+}
+
+/** The start-up lines about HTTPS: the certificate, how to reload it, redirect and HSTS. */
+function logTls(
+  config: ServerConfig,
+  endpoints: readonly Endpoint[],
+  https: { listener: HttpsListener; pair: LoadedPair },
+): void {
+  const reload = canSharePort()
+    ? config.tlsWatchFiles ? "reloaded on SIGHUP and when the files change" : "reloaded on SIGHUP"
+    : "not reloadable without --unstable-net (restart to change it)";
+  const redirect = endpoints.find((e) => e.redirectToPort !== null);
+  log.server.info(
+    "TLS certificate {description}; {reload}; handshake timeout {timeoutMs} ms{redirect}{hsts}",
+    {
+      description: https.pair.description,
+      reload,
+      timeoutMs: config.tlsHandshakeTimeoutMs,
+      redirect: redirect === undefined
+        ? ""
+        : `; plain HTTP on port ${redirect.port} answers 308 to https on port ${redirect.redirectToPort}`,
+      hsts: config.hstsSeconds === null
+        ? ""
+        : `; Strict-Transport-Security: max-age=${config.hstsSeconds}`,
+    },
+  );
+  const warning = validityWarning(https.pair);
+  if (warning !== null) log.server.warn("TLS: {warning}", { warning });
+}
+
+/** The Host values of every endpoint together (for the log), or null if any accepts all. */
+function unionOf(sets: readonly (ReadonlySet<string> | null)[]): ReadonlySet<string> | null {
+  if (sets.includes(null)) return null;
+  return new Set(sets.flatMap((set) => [...(set as ReadonlySet<string>)]));
 }
 
 /** Serves `listener` with the engine until `stop()`; `site` is released at the stop. */
@@ -251,5 +318,13 @@ export function serve(
     return stopping;
   };
 
-  return { hostname: addr.hostname, port: addr.port, state, stop };
+  return {
+    hostname: addr.hostname,
+    port: addr.port,
+    httpsPort: null,
+    state,
+    reload: () => Promise.resolve(),
+    handshakes: () => null,
+    stop,
+  };
 }

@@ -3,7 +3,8 @@
  * uploads folder, leftovers from a crash, the file cache) and the listening socket.
  *
  * Invariant: every failure here is a StartupError with a one-line reason for the operator;
- * main.ts prints it and exits 1. Nothing here serves a request.
+ * main.ts prints it and exits with its status (1, or 2 for unusable input). Nothing here serves
+ * a request.
  */
 
 import type { ServerConfig } from "../config.ts";
@@ -25,11 +26,17 @@ export class StartupError extends Error {
    * `deno run` line that grants them.
    */
   readonly sandboxDenied: boolean;
+  /**
+   * 1 for a failure of the environment (a port in use, a file that cannot be read); 2 when what
+   * the command line names is unusable as it is (a certificate whose key does not match).
+   */
+  readonly exitStatus: 1 | 2;
 
-  constructor(message: string, options: { sandboxDenied?: boolean } = {}) {
+  constructor(message: string, options: { sandboxDenied?: boolean; exitStatus?: 1 | 2 } = {}) {
     super(message);
     this.name = "StartupError";
     this.sandboxDenied = options.sandboxDenied ?? false;
+    this.exitStatus = options.exitStatus ?? 1;
   }
 }
 

@@ -16,6 +16,7 @@ import { log, plain, writeAccess } from "../log.ts";
 import type { AccessRecord } from "./access_log.ts";
 import type { AddressRanges } from "../http/forwarded.ts";
 import type { ServerMetrics } from "./metrics.ts";
+import type { Endpoint } from "./endpoint.ts";
 
 /** Under sustained load most requests queue briefly; one warning a second says so. */
 const SATURATION_WARNING_INTERVAL_MS = 1_000;
@@ -62,6 +63,9 @@ export class ServerState {
   draining = false;
   /** The stop proper: no new connections, queued requests refused. */
   stopping = false;
+  /** The endpoints served, by port; the first one also stands for any port not listed. */
+  readonly #endpoints: ReadonlyMap<number, Endpoint>;
+  readonly #firstEndpoint: Endpoint;
   readonly #buffers: Uint8Array[] = [];
   #queuedSinceWarning = 0;
   #lastWarningAt = 0;
@@ -75,6 +79,8 @@ export class ServerState {
       metrics?: ServerMetrics | null;
       metricsAllowed: AddressRanges;
       trustedProxies?: AddressRanges | null;
+      /** The listeners' endpoints (plain HTTP on `config.port` when none are given). */
+      endpoints?: readonly Endpoint[];
     },
   ) {
     this.config = config;
@@ -84,6 +90,15 @@ export class ServerState {
     this.metrics = parts.metrics ?? null;
     this.metricsAllowed = parts.metricsAllowed;
     this.trustedProxies = parts.trustedProxies ?? null;
+    const endpoints = parts.endpoints ?? [{
+      scheme: "http",
+      port: config.port,
+      allowedHosts: parts.allowedHosts,
+      fields: [],
+      redirectToPort: null,
+    }];
+    this.#endpoints = new Map(endpoints.map((endpoint) => [endpoint.port, endpoint]));
+    this.#firstEndpoint = endpoints[0] as Endpoint;
     this.limits = {
       maxHeadBytes: config.maxHeadBytes,
       maxHeaderCount: config.maxHeaderCount,
@@ -126,6 +141,13 @@ export class ServerState {
   /** From the moment a stop is asked for: draining, then stopping. */
   get shuttingDown(): boolean {
     return this.draining || this.stopping;
+  }
+
+  /** The endpoint `conn` arrived on, found by the port it was accepted on. */
+  endpointOf(conn: Deno.Conn): Endpoint {
+    if (this.#endpoints.size === 1) return this.#firstEndpoint;
+    const port = (conn.localAddr as Deno.NetAddr).port;
+    return this.#endpoints.get(port) ?? this.#firstEndpoint;
   }
 
   /** The streaming buffer owned by `worker` (allocated on first use, then reused). */

@@ -1,6 +1,7 @@
 /**
  * A raw TCP client for black-box tests: writes exact bytes and parses exactly what comes back,
- * without any of fetch's normalisation. Every read is bounded by a timeout.
+ * without any of fetch's normalisation. Every read is bounded by a timeout. With the `tls`
+ * option the same bytes go over TLS (`Deno.connectTls`, trusting the given CA certificates).
  */
 
 export interface RawResponse {
@@ -19,6 +20,18 @@ export interface RawResponse {
 /** Request header fields, in order. */
 export type FieldList = [string, string][];
 
+/** Where and how to connect: plain TCP by default, TLS with `tls`. */
+export interface ConnectOptions {
+  /** Default 127.0.0.1 (also the name the certificate is checked against over TLS). */
+  hostname?: string;
+  tls?: {
+    /** PEM certificates to trust (the test CA). */
+    caCerts: string[];
+    /** ALPN protocols to offer; none by default. */
+    alpnProtocols?: string[];
+  };
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -31,19 +44,33 @@ export function bytes(text: string): Uint8Array {
  * Closed by `close()`, or at the end of the scope when declared with `using`.
  */
 export class RawClient implements Disposable {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.Conn;
   /** Unconsumed bytes: a view into #store starting at #offset. */
   #buf = new Uint8Array(0);
   #store = new Uint8Array(0);
   #offset = 0;
   #eof = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.conn = conn;
   }
 
-  static async connect(port: number, hostname = "127.0.0.1"): Promise<RawClient> {
-    return new RawClient(await Deno.connect({ hostname, port }));
+  /** Connects to `port`; the second argument is the host name or ConnectOptions. */
+  static async connect(
+    port: number,
+    options: string | ConnectOptions = {},
+  ): Promise<RawClient> {
+    const { hostname = "127.0.0.1", tls } = typeof options === "string"
+      ? { hostname: options }
+      : options;
+    if (tls === undefined) return new RawClient(await Deno.connect({ hostname, port }));
+    const conn = await Deno.connectTls({
+      hostname,
+      port,
+      caCerts: tls.caCerts,
+      alpnProtocols: tls.alpnProtocols,
+    });
+    return new RawClient(conn);
   }
 
   async send(data: string | Uint8Array): Promise<void> {
@@ -68,8 +95,12 @@ export class RawClient implements Disposable {
       try {
         n = await Promise.race([this.conn.read(chunk), timeout]);
       } catch (error) {
-        if (error instanceof Deno.errors.ConnectionReset) n = null;
-        else throw error;
+        // Over TLS a close without close_notify is reported as an unexpected end.
+        if (
+          error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.UnexpectedEof
+        ) {
+          n = null;
+        } else throw error;
       }
       if (n === null) {
         this.#eof = true;
@@ -183,9 +214,9 @@ export class RawClient implements Disposable {
 export async function exchange(
   port: number,
   request: string | Uint8Array,
-  options: { head?: boolean; timeoutMs?: number } = {},
+  options: { head?: boolean; timeoutMs?: number; connect?: ConnectOptions } = {},
 ): Promise<RawResponse> {
-  const client = await RawClient.connect(port);
+  const client = await RawClient.connect(port, options.connect);
   try {
     await client.send(request);
     return await client.response(options);
@@ -211,12 +242,18 @@ export function requestHead(
 export async function get(
   port: number,
   target: string,
-  options: { method?: "GET" | "HEAD"; fields?: FieldList; timeoutMs?: number } = {},
+  options: {
+    method?: "GET" | "HEAD";
+    fields?: FieldList;
+    timeoutMs?: number;
+    connect?: ConnectOptions;
+  } = {},
 ): Promise<RawResponse> {
   const method = options.method ?? "GET";
   return await exchange(port, requestHead(port, target, { method, fields: options.fields }), {
     head: method === "HEAD",
     timeoutMs: options.timeoutMs,
+    connect: options.connect,
   });
 }
 

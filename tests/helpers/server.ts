@@ -101,7 +101,7 @@ export async function waitFor(
 }
 
 /** The line main.ts logs once it accepts connections; group 1 is the port. */
-export const LISTENING = /listening on http:\/\/[^ ]*:(\d+)\//;
+export const LISTENING = /listening on https?:\/\/[^ ]*:(\d+)\//;
 
 /**
  * `ln -s target path`: Deno.symlink needs unscoped read and write permissions, which the test
