@@ -305,7 +305,12 @@ export class Connection {
       // Credentials, where asked for, before any body is read and without a worker: a 401 with
       // 100-continue pending ends the connection (persistence.ts), else the body is drained.
       const auth = server.site.auth;
-      if (own === null && auth !== null && auth.covers(head, ex.path)) {
+      // A listener that only redirects to HTTPS never asks for credentials: they would cross
+      // in clear, and the redirect is all it answers anyway.
+      if (
+        own === null && auth !== null && this.#endpoint.redirectToPort === null &&
+        auth.covers(head, ex.path)
+      ) {
         this.#user = await auth.authenticate(head.fields, this.#client);
       }
       const taken = own === null ? server.pool.acquire() : 0;

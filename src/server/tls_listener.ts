@@ -189,7 +189,9 @@ export class HttpsListener implements Deno.Listener {
     this.#pumping = true;
     try {
       while (!this.#closed && this.#failure === null) {
-        if (this.#handshaking.size + this.#held.size >= this.#maxPending) {
+        // Only handshakes in progress count: one given up (held until its silent peer acts)
+        // must not let one client that keeps its sockets open shut the port for good.
+        if (this.#handshaking.size >= this.#maxPending) {
           await this.#pause();
           continue;
         }
@@ -216,9 +218,9 @@ export class HttpsListener implements Deno.Listener {
     if (!this.#pausedWarned) {
       this.#pausedWarned = true;
       log.server.warn(
-        "TLS: {pending} connections handshaking or held by silent peers (at most {max}); not accepting on port {port} until one ends",
+        "TLS: {pending} connections handshaking (at most {max}); not accepting on port {port} until one ends or times out",
         {
-          pending: this.#handshaking.size + this.#held.size,
+          pending: this.#handshaking.size,
           max: this.#maxPending,
           port: this.#port,
         },
@@ -240,6 +242,7 @@ export class HttpsListener implements Deno.Listener {
       if (!this.#handshaking.delete(conn)) return;
       this.#held.add(conn);
       this.#countFailure(conn, "timed out", null);
+      this.#ended();
     }, this.#handshakeTimeoutMs);
     Deno.unrefTimer(timer);
     conn.handshake().then(

@@ -11,6 +11,7 @@ import { RESOURCES, tempRoot, withServer } from "../helpers/server.ts";
 import { curl, IGNORE_WITHOUT_TLS_TOOLS, tlsClient, tlsServer } from "../helpers/tls_certs.ts";
 import type { ServerConfig } from "../../src/config.ts";
 import type { RunningServer } from "../../src/server/listener.ts";
+import bcrypt from "bcryptjs";
 
 async function withDual(
   overrides: Partial<ServerConfig>,
@@ -258,3 +259,25 @@ dualTest("without --hsts no HTTPS response carries Strict-Transport-Security", a
     assert.equal((await secure.response()).header("strict-transport-security"), null);
   });
 });
+
+for (const authScope of ["upload", "all"] as const) {
+  dualTest(
+    `--redirect-http with users (scope ${authScope}): the plain port redirects, never asks for a password`,
+    async () => {
+      const users = [{ user: "alice", hash: bcrypt.hashSync("secret", 4) }];
+      await withDual({ redirectHttp: true, authUsers: users, authScope }, async (server) => {
+        for (
+          const request of [
+            `POST /upload HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: 2\r\n\r\n{}`,
+            requestHead(server.port, "/"),
+          ]
+        ) {
+          const response = await plainExchange(server.port, request);
+          assert.equal(response.status, 308, request.split("\r\n")[0]);
+          assert.equal(response.header("www-authenticate"), null);
+        }
+      });
+    },
+  );
+}
