@@ -209,10 +209,13 @@ export class Authenticator {
       failures?.refund(key);
       return user;
     }
+    // An unknown name is not repeated: it may be a password typed into the name field.
     failureWarning.warn(
-      `failed login from ${client} as ${asciiJson(user.slice(0, SHOWN_USER_CHARS))} (${
-        stored === undefined ? "no such user" : "wrong password"
-      })`,
+      stored === undefined
+        ? `failed login from ${client} (no such user)`
+        : `failed login from ${client} as ${
+          asciiJson(user.slice(0, SHOWN_USER_CHARS))
+        } (wrong password)`,
     );
     throw unauthorized("wrong user or password");
   }

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { captureLogs } from "../../helpers/log_capture.ts";
 import bcrypt from "bcryptjs";
 import { basicAuthorization } from "../../../src/http/basic_auth.ts";
 import { FieldList } from "../../../src/http/fields.ts";
@@ -390,4 +391,18 @@ Deno.test("Authenticator: a full password checker is 503 with Retry-After, not c
       .status,
     429,
   );
+});
+
+Deno.test("Authenticator.authenticate(): a failed login never logs an unknown user name", async () => {
+  await using logs = await captureLogs();
+  const { auth } = authenticator({ failures: null });
+  // A password typed into the user field must not end up in the log.
+  await refusal(
+    auth.authenticate(withAuthorization(basicAuthorization("Tr0ub4dor&3", "x")), "192.0.2.1"),
+  );
+  // Failure lines are folded for a second (ThrottledWarning); its summary repeats the last one.
+  await new Promise((resolve) => setTimeout(resolve, 2200));
+  const failures = logs.lines.filter((line) => line.includes("failed login"));
+  assert.ok(failures.some((l) => l.includes("(no such user)")), failures.join("\n"));
+  assert.ok(!logs.lines.some((line) => line.includes("Tr0ub4dor")), "an unknown name was logged");
 });
