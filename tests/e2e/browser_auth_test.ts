@@ -13,56 +13,15 @@
 
 import assert from "node:assert/strict";
 import bcrypt from "bcryptjs";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
+import { browserTest, STEP_MS } from "../helpers/browser.ts";
 import type { ServerConfig } from "../../src/config.ts";
-import { tempDir, tempRoot, withServer } from "../helpers/server.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const STEP_MS = 10_000;
-const chromiumMissing = await Deno.stat(CHROMIUM).then(() => false, () => true);
-const inCI = Deno.env.get("CI") === "true";
-if (chromiumMissing && !inCI) {
-  console.warn(`${CHROMIUM} not found: the authentication browser tests are ignored`);
-}
+import { tempRoot, withServer } from "../helpers/server.ts";
 
 const USERS: Partial<ServerConfig> = {
   authUsers: [{ user: "alice", hash: bcrypt.hashSync("s3cret", 4) }],
   authFailuresPerMinute: 0,
 };
-
-function browserTest(name: string, fn: (browser: Browser) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: chromiumMissing && !inCI,
-    async fn() {
-      if (chromiumMissing) throw new Error(`${CHROMIUM} not found; .ci/run installs Chromium`);
-      await using profile = await tempDir();
-      const browser = await puppeteer.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
-        userDataDir: profile.path,
-        env: { PATH: "/usr/bin:/bin", HOME: profile.path },
-        timeout: 30_000,
-        protocolTimeout: 30_000,
-      });
-      try {
-        await fn(browser);
-      } finally {
-        await browser.close();
-      }
-    },
-  });
-}
 
 /**
  * A page whose browser answers a challenge with `credentials`, or, with null, as a person

@@ -13,7 +13,8 @@
  */
 
 import assert from "node:assert/strict";
-import puppeteer, { type Browser, type BrowserContext, type Page } from "puppeteer-core";
+import type { Browser, BrowserContext, Page } from "puppeteer-core";
+import { browserTest as sharedBrowserTest, STEP_MS } from "../helpers/browser.ts";
 import {
   PROJECT_DIR,
   RESOURCES,
@@ -25,23 +26,7 @@ import {
   withSpawnedServer,
 } from "../helpers/server.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-/**
- * As this machine needs them: no sandbox as root, and no traffic to anywhere but the tests
- * (`headless: true` below adds `--headless`).
- */
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SCREENSHOTS = `${TEST_TMP}/screenshots`;
-/** The bound on every browser step (a navigation, a wait for an element or a response). */
-const STEP_MS = 10_000;
 /** The pages of the site, the heading each shows, and whether it shows commands to run. */
 const PAGES = [
   { path: "/index.html", name: "index", heading: "Welcome to denohttpd", commands: true },
@@ -53,42 +38,9 @@ const PAGES = [
 const VISITS = [...PAGES, { ...PAGES[0]!, path: "/", name: "root" }];
 const UPLOAD_NAME = /^\/uploads\/upload_\d{8}_\d{6}_[A-Za-z0-9]{4}\.json$/;
 
-const chromiumMissing = await Deno.stat(CHROMIUM).then(() => false, () => true);
-const inCI = Deno.env.get("CI") === "true";
-if (chromiumMissing && !inCI) {
-  console.warn(
-    `\n!!! ${CHROMIUM} not found: the browser tests (tests/e2e/browser_test.ts) are IGNORED.\n` +
-      `!!! Install Chromium (apt-get install -y chromium) to run them; under CI=true they fail.\n`,
-  );
-}
-
-/** A test with its own Chromium (fresh profile), always closed; ignored or failing as above. */
+/** A browser test that makes the screenshot folder first. */
 function browserTest(name: string, fn: (browser: Browser) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: chromiumMissing && !inCI,
-    async fn() {
-      if (chromiumMissing) throw new Error(`${CHROMIUM} not found; .ci/run installs Chromium`);
-      await Deno.mkdir(SCREENSHOTS, { recursive: true });
-      await using profile = await tempDir();
-      const browser = await puppeteer.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
-        userDataDir: profile.path,
-        // Chromium gets no variable of the test's environment (nor needs the permission to read
-        // it), and a home of its own.
-        env: { PATH: "/usr/bin:/bin", HOME: profile.path },
-        timeout: 30_000,
-        protocolTimeout: 30_000,
-      });
-      try {
-        await fn(browser);
-      } finally {
-        await browser.close();
-      }
-    },
-  });
+  sharedBrowserTest(name, fn, () => Deno.mkdir(SCREENSHOTS, { recursive: true }));
 }
 
 /** What went wrong on a page so far: console errors, page errors, failed requests, 4xx/5xx. */

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { KNOWN_METHODS } from "../../../src/handlers/router.ts";
 import { RequestParser } from "../../../src/http/parser.ts";
 import type { RequestHead } from "../../../src/http/parser.ts";
 import {
@@ -322,3 +323,10 @@ for (const [name, text, error] of BROKEN) {
     assert.throws(() => parseExposition(text), error);
   });
 }
+
+Deno.test("METRIC_METHODS are the router's known methods, then other; methodIndex() agrees", () => {
+  assert.deepEqual(METRIC_METHODS, [...KNOWN_METHODS, "other"]);
+  for (const [i, method] of METRIC_METHODS.entries()) {
+    assert.equal(methodIndex(method === "other" ? "BREW" : method), i, method);
+  }
+});
