@@ -9,7 +9,7 @@
 
 import { HttpError } from "../http/status.ts";
 import { log, ThrottledWarning } from "../log.ts";
-import { addressKey, type RateLimiter } from "./rate_limit.ts";
+import { addressKey, type AddressLimiter } from "./rate_limit.ts";
 import type { Exchange, Reply } from "./reply.ts";
 import type { UploadStore } from "./upload_store.ts";
 
@@ -42,7 +42,7 @@ export const UPLOAD_RESULTS: readonly UploadResult[] = [
 export interface Uploads {
   store: UploadStore;
   /** Uploads per client address; null when unlimited (`--upload-rate 0`). */
-  rate: RateLimiter | null;
+  rate: AddressLimiter | null;
   /** Uploads so far, by how they ended (see UploadResult). */
   results: Record<UploadResult, number>;
 }

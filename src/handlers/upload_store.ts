@@ -18,6 +18,9 @@
  * - A reservation is taken before anything is awaited, so concurrent uploads cannot all pass
  *   the check and overshoot the bound together.
  * - All file-system access goes through `UploadFs`, so faults can be injected at every step.
+ * - With several listener threads (`--threads`) every thread's store counts in one
+ *   `UploadSpace` on a SharedArrayBuffer, so the bound holds for all of them together; the
+ *   folder is cleaned up and measured once, by the main thread, before any thread serves.
  */
 
 import { statfs } from "node:fs/promises";
@@ -117,6 +120,86 @@ export function isTemporaryUpload(name: string): boolean {
   return name.startsWith(TMP_PREFIX) && name.endsWith(TMP_SUFFIX);
 }
 
+/**
+ * The space counted for the uploads folder: what is stored, what uploads in progress have
+ * reserved, when the folder was last measured, and every byte stored since the start. Built on
+ * a SharedArrayBuffer, it is one count for every thread that holds the buffer.
+ *
+ * Invariants: `taken` (stored + reserved) only grows by a compare-and-swap that checks the
+ * bound, so it never exceeds the bound however many threads reserve at once; no lock, so a
+ * thread descheduled mid-operation holds up no other. `reserved` is `taken - stored`.
+ */
+export class UploadSpace {
+  /** Bytes of the buffer a space needs: four 64-bit counters. */
+  static readonly BYTES = 4 * 8;
+
+  /** [taken = stored + reserved, stored, measured at (epoch ms), stored in all since the start] */
+  readonly #cells: BigInt64Array;
+
+  constructor(buffer: ArrayBufferLike = new ArrayBuffer(UploadSpace.BYTES)) {
+    this.#cells = new BigInt64Array(buffer, 0, 4);
+  }
+
+  get stored(): number {
+    return Number(Atomics.load(this.#cells, 1));
+  }
+
+  /** Stored and reserved together: what the bound is checked against. */
+  get taken(): number {
+    return Number(Atomics.load(this.#cells, 0));
+  }
+
+  get reserved(): number {
+    return Number(Atomics.load(this.#cells, 0) - Atomics.load(this.#cells, 1));
+  }
+
+  /** Bytes stored since the start, never decreasing (free-space estimates subtract from it). */
+  get storedInAll(): number {
+    return Number(Atomics.load(this.#cells, 3));
+  }
+
+  /** Reserves `space` unless that would pass `maxBytes` (0: no bound); false when refused. */
+  reserve(space: number, maxBytes: number): boolean {
+    const add = BigInt(space);
+    const max = BigInt(maxBytes);
+    for (;;) {
+      const taken = Atomics.load(this.#cells, 0);
+      if (max > 0n && taken + add > max) return false;
+      if (Atomics.compareExchange(this.#cells, 0, taken, taken + add) === taken) return true;
+    }
+  }
+
+  /** Ends a reservation: the space is now stored (`kept`), or given back. */
+  settle(space: number, kept: boolean): void {
+    const amount = BigInt(space);
+    if (kept) {
+      Atomics.add(this.#cells, 1, amount);
+      Atomics.add(this.#cells, 3, amount);
+    } else {
+      Atomics.sub(this.#cells, 0, amount);
+    }
+  }
+
+  /** The folder was measured at `atMs` to hold `stored` bytes. */
+  measured(stored: number, atMs: number): void {
+    const now = BigInt(stored);
+    const before = Atomics.exchange(this.#cells, 1, now);
+    Atomics.add(this.#cells, 0, now - before);
+    Atomics.store(this.#cells, 2, BigInt(Math.floor(atMs)));
+  }
+
+  /**
+   * True for the one caller that may measure the folder now: none did within `intervalMs`
+   * (its time is taken at once, so a failing measurement is not retried sooner either).
+   */
+  claimMeasurement(nowMs: number, intervalMs: number): boolean {
+    const now = BigInt(Math.floor(nowMs));
+    const last = Atomics.load(this.#cells, 2);
+    if (now - last < BigInt(Math.ceil(intervalMs))) return false;
+    return Atomics.compareExchange(this.#cells, 2, last, now) === last;
+  }
+}
+
 export class UploadStore {
   readonly dir: string;
   readonly limits: UploadLimits;
@@ -126,27 +209,40 @@ export class UploadStore {
   readonly #refusals = new ThrottledWarning(log.server);
   readonly #failures = new ThrottledWarning(log.server);
   readonly #leftovers = new ThrottledWarning(log.server);
-  #storedBytes = 0;
-  #reservedBytes = 0;
-  #measuredAt = 0;
+  readonly #space: UploadSpace;
   #measuring: Promise<void> | null = null;
   /** False when the sandbox does not let the server measure free space (no --allow-sys=statfs). */
   #freeSpaceKnown = true;
-  /** The last free-space measurement, when it was taken, and the bytes stored since. */
+  /** The last free-space measurement, when it was taken, and `storedInAll` at that moment. */
   #freeBytes = 0;
   #freeMeasuredAt = -Infinity;
-  #storedSinceFree = 0;
+  #storedAtFree = 0;
 
-  constructor(dir: string, limits: UploadLimits, fs: UploadFs = DENO_UPLOAD_FS) {
+  /** `space`: the count to use (one shared by several threads' stores, see UploadSpace). */
+  constructor(
+    dir: string,
+    limits: UploadLimits,
+    fs: UploadFs = DENO_UPLOAD_FS,
+    space: UploadSpace = new UploadSpace(),
+  ) {
     this.dir = dir;
     this.limits = limits;
     this.#fs = fs;
+    this.#space = space;
     this.#folderSync = new GroupCommit(() => fs.syncFolder(dir));
   }
 
   /** Bytes counted as stored (measured at start-up and when the bound is reached). */
   get storedBytes(): number {
-    return this.#storedBytes;
+    return this.#space.stored;
+  }
+
+  /**
+   * Joins a folder another store has opened (`open`) and counts in the same `UploadSpace`:
+   * nothing is removed or measured again (a thread's store, see UploadSpace).
+   */
+  attach(freeSpaceKnown: boolean): void {
+    this.#freeSpaceKnown = freeSpaceKnown;
   }
 
   /**
@@ -165,8 +261,7 @@ export class UploadStore {
         stored += entry.size;
       }
     }
-    this.#storedBytes = stored;
-    this.#measuredAt = Date.now();
+    this.#space.measured(stored, Date.now());
     if (this.limits.minFreeBytes > 0) {
       try {
         await this.#fs.freeBytes(this.dir);
@@ -189,25 +284,24 @@ export class UploadStore {
   async save(bytes: Uint8Array): Promise<string> {
     const space = spaceFor(bytes.length);
     this.#reserve(space);
+    let kept = false;
     try {
       await this.#checkFreeSpace();
       const name = await this.#write(bytes);
-      this.#storedBytes += space;
-      this.#storedSinceFree += space;
+      kept = true;
       return name;
     } finally {
-      this.#reservedBytes -= space;
+      this.#space.settle(space, kept);
     }
   }
 
   /** Takes `space` out of the bound at once (no await before it), or refuses with 507. */
   #reserve(space: number): void {
     const { maxBytes } = this.limits;
-    if (maxBytes > 0 && this.#storedBytes + this.#reservedBytes + space > maxBytes) {
+    if (!this.#space.reserve(space, maxBytes)) {
       this.#measureSoon();
       this.#refuse(`uploads folder holds its limit of ${maxBytes} bytes (--uploads-max-bytes)`);
     }
-    this.#reservedBytes += space;
   }
 
   /** 507 when what is reserved (this upload included) would leave less than minFreeBytes. */
@@ -215,7 +309,7 @@ export class UploadStore {
     const { minFreeBytes } = this.limits;
     if (minFreeBytes === 0 || !this.#freeSpaceKnown) return;
     const free = await this.#free();
-    if (free - this.#reservedBytes < minFreeBytes) {
+    if (free - this.#space.reserved < minFreeBytes) {
       this.#refuse(
         `${free} bytes free on the uploads file system, below ${minFreeBytes} (--min-free-bytes)`,
       );
@@ -224,7 +318,8 @@ export class UploadStore {
 
   /** Starts one background measurement of the folder, unless one ran lately or is running. */
   #measureSoon(): void {
-    if (this.#measuring !== null || Date.now() - this.#measuredAt < RESCAN_INTERVAL_MS) return;
+    if (this.#measuring !== null) return;
+    if (!this.#space.claimMeasurement(Date.now(), RESCAN_INTERVAL_MS)) return;
     this.#measuring = this.#measure().finally(() => {
       this.#measuring = null;
     });
@@ -240,9 +335,9 @@ export class UploadStore {
         throw this.#failure("measure free space", error);
       }
       this.#freeMeasuredAt = now;
-      this.#storedSinceFree = 0;
+      this.#storedAtFree = this.#space.storedInAll;
     }
-    return this.#freeBytes - this.#storedSinceFree;
+    return this.#freeBytes - (this.#space.storedInAll - this.#storedAtFree);
   }
 
   #refuse(why: string): never {
@@ -251,8 +346,7 @@ export class UploadStore {
   }
 
   async #measure(): Promise<void> {
-    // A failing scan is not retried before the interval either.
-    this.#measuredAt = Date.now();
+    // The measurement's time was claimed: a failing scan is not retried before the interval.
     let stored = 0;
     try {
       for await (const entry of this.#fs.list(this.dir)) {
@@ -261,8 +355,7 @@ export class UploadStore {
     } catch {
       return; // Keep the count we have; it only errs on the safe side.
     }
-    this.#storedBytes = stored;
-    this.#measuredAt = Date.now();
+    this.#space.measured(stored, Date.now());
   }
 
   async #write(bytes: Uint8Array): Promise<string> {
