@@ -8,6 +8,12 @@
  * dropped unless the destination stops taking output altogether. Files are reopened on demand
  * (`reopenLogs`, for logrotate). Until `setupLogging` runs (as in in-process tests) nothing is
  * written.
+ *
+ * With several listener threads (`--threads`) only the main thread writes: each thread's lines
+ * are gathered in the same way and handed over in batches of whole lines (`forward`), and the
+ * main thread appends each batch to its own writers (`writeForwarded`). So lines of different
+ * threads never interleave within a line, whatever the destination (pipe, file, terminal), and
+ * reopening the files (logrotate) is done in one place for all threads.
  */
 
 import {
@@ -93,6 +99,26 @@ export interface LogSetup {
   /** The access log's file; null for the error log's stream; "off" for none. */
   accessLog: string | null;
   accessFormat: AccessFormat;
+  /**
+   * A listener thread's: lines are handed to this function in batches instead of written (the
+   * main thread writes them, see `writeForwarded`); no file is opened.
+   */
+  forward?: (lines: ForwardedLines) => void;
+}
+
+/** A batch of whole lines a thread hands to the main thread, for the error or the access log. */
+export interface ForwardedLines {
+  stream: "error" | "access";
+  text: string;
+  /** Holds a warning or an error: to be written at once. */
+  urgent: boolean;
+}
+
+/** What the loggers write through: a batching writer of a destination, or a thread's forwarder. */
+interface LineWriter {
+  add(line: string, urgent: boolean): void;
+  flush(timeoutMs: number): Promise<void>;
+  flushSync(): void;
 }
 
 /** A log file that cannot be opened (at start-up: the caller exits with one line). */
@@ -104,7 +130,7 @@ export class LogFileError extends Error {
 }
 
 interface AccessSink {
-  writer: LogWriter;
+  writer: LineWriter;
   format: (record: AccessRecord) => string;
   /** Text lines get the error log's prefix (time, level, category). */
   prefixed: boolean;
@@ -112,18 +138,31 @@ interface AccessSink {
 
 let access: AccessSink | null = null;
 let files: LogWriter[] = [];
+let errors: LineWriter | null = null;
 
 /**
  * Opens the log destinations and routes the loggers to them. Throws LogFileError naming the
  * file when one cannot be opened for appending.
  */
 export async function setupLogging(setup: LogSetup): Promise<void> {
-  const errorWriter = new LogWriter(setup.errorLog);
-  files = setup.errorLog === null ? [] : [errorWriter];
+  const { forward } = setup;
+  const errorWriter: LineWriter = forward === undefined
+    ? new LogWriter(setup.errorLog)
+    : new ForwardingWriter("error", forward);
+  files = errorWriter instanceof LogWriter && setup.errorLog !== null ? [errorWriter] : [];
+  errors = errorWriter;
   access = null;
   if (setup.accessLog !== "off") {
-    const writer = setup.accessLog === null ? errorWriter : new LogWriter(setup.accessLog);
-    if (setup.accessLog !== null) files.push(writer);
+    let writer = errorWriter;
+    if (setup.accessLog !== null) {
+      if (forward === undefined) {
+        const file = new LogWriter(setup.accessLog);
+        files.push(file);
+        writer = file;
+      } else {
+        writer = new ForwardingWriter("access", forward);
+      }
+    }
     // Access lines are info: a quieter error log leaves them out unless they have a file.
     const wanted = setup.accessLog !== null || LEVEL_ORDER[setup.level] <= LEVEL_ORDER.info;
     if (wanted) {
@@ -159,6 +198,16 @@ export function writeAccess(record: AccessRecord): void {
     access.prefixed ? `${rfc3339(record.timeMs)} [INF] denohttpd·access: ${line}\n` : `${line}\n`,
     false,
   );
+}
+
+/**
+ * Writes a batch of lines a listener thread handed over (see LogSetup.forward) to the log it
+ * belongs to; dropped when that log is off (the thread would not have sent it).
+ */
+export function writeForwarded(lines: ForwardedLines): void {
+  const writer = lines.stream === "error" ? errors : access?.writer ?? null;
+  // Written at once: the thread has already gathered the batch for up to BATCH_DELAY_MS.
+  writer?.add(lines.text, true);
 }
 
 /**
@@ -239,7 +288,7 @@ function openAppend(path: string): Destination {
  * keeps serving. Warnings and errors are written at once, the rest at most BATCH_DELAY_MS late.
  * A reopen takes effect between two writes: no line is split between the old and new file.
  */
-class LogWriter {
+class LogWriter implements LineWriter {
   readonly #encoder = new TextEncoder();
   readonly #path: string | null;
   #destination: Destination;
@@ -260,7 +309,8 @@ class LogWriter {
   add(line: string, urgent: boolean): void {
     if (this.#closed) return;
     if (this.#batch.length + line.length > BACKLOG_CHARS) {
-      this.#dropped++;
+      // A thread's batch holds many lines; each counts.
+      this.#dropped += Math.max(1, line.split("\n").length - 1);
       return;
     }
     this.#batch += line;
@@ -373,9 +423,54 @@ class LogWriter {
   }
 }
 
-const writers = new Set<LogWriter>();
+/**
+ * A listener thread's writer: gathers lines as LogWriter does (at most BATCH_CHARS, or
+ * BATCH_DELAY_MS after the first; warnings and errors at once) and hands each batch, whole
+ * lines only, to `forward` (a message to the main thread, which writes it).
+ */
+class ForwardingWriter implements LineWriter {
+  readonly #stream: ForwardedLines["stream"];
+  readonly #forward: (lines: ForwardedLines) => void;
+  #batch = "";
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
-function batchedSink(writer: LogWriter, formatter: TextFormatter): Sink & AsyncDisposable {
+  constructor(stream: ForwardedLines["stream"], forward: (lines: ForwardedLines) => void) {
+    this.#stream = stream;
+    this.#forward = forward;
+  }
+
+  add(line: string, urgent: boolean): void {
+    this.#batch += line;
+    if (urgent || this.#batch.length >= BATCH_CHARS) {
+      this.#send(urgent);
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.#send(false), BATCH_DELAY_MS);
+      Deno.unrefTimer(this.#timer);
+    }
+  }
+
+  flush(): Promise<void> {
+    this.#send(false);
+    return Promise.resolve();
+  }
+
+  flushSync(): void {
+    this.#send(true);
+  }
+
+  #send(urgent: boolean): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#batch === "") return;
+    const text = this.#batch;
+    this.#batch = "";
+    this.#forward({ stream: this.#stream, text, urgent });
+  }
+}
+
+const writers = new Set<LineWriter>();
+
+function batchedSink(writer: LineWriter, formatter: TextFormatter): Sink & AsyncDisposable {
   writers.add(writer);
   const sink = (record: LogRecord) => {
     const urgent = record.level === "warning" || record.level === "error" ||
@@ -389,7 +484,7 @@ function batchedSink(writer: LogWriter, formatter: TextFormatter): Sink & AsyncD
   });
 }
 
-function allWriters(): Set<LogWriter> {
+function allWriters(): Set<LineWriter> {
   const all = new Set(writers);
   for (const file of files) all.add(file);
   if (access !== null) all.add(access.writer);

@@ -27,7 +27,7 @@ import { type Credentials, requestCredentials, WWW_AUTHENTICATE } from "../http/
 import { isPreflight } from "../http/cors.ts";
 import type { FieldList } from "../http/fields.ts";
 import { HttpError } from "../http/status.ts";
-import { addressKey, RateLimiter } from "../handlers/rate_limit.ts";
+import { addressKey, type AddressLimiter, RateLimiter } from "../handlers/rate_limit.ts";
 import { UPLOAD_PATH } from "../handlers/router.ts";
 import { isHiddenPath } from "../handlers/site_root.ts";
 import { log, ThrottledWarning } from "../log.ts";
@@ -118,7 +118,7 @@ export interface AuthenticatorOptions {
   /** Where bcrypt runs (another thread, bounded). */
   checker: PasswordVerifier;
   /** Failed attempts per client address; null: no limit. */
-  failures: RateLimiter | null;
+  failures: AddressLimiter | null;
   /** Verified credentials; null: every request pays bcrypt. */
   cache: CredentialCache | null;
   /** `Retry-After` of a 503 when the checker's queue is full. */
@@ -265,6 +265,12 @@ export class AuthSetupError extends Error {
 export async function prepareAuth(
   config: ServerConfig,
   rootReal: string,
+  options: {
+    /** The failed-login limit to count in (a listener thread's: shared by all threads). */
+    failures?: AddressLimiter | null;
+    /** Checks at once (a listener thread's share of `authMaxPendingChecks`). */
+    maxPendingChecks?: number;
+  } = {},
 ): Promise<Authenticator | null> {
   if (config.authFile === null && config.authUsers.length === 0) return null;
   const users = new Map<string, string>();
@@ -301,8 +307,10 @@ export async function prepareAuth(
   }
   return new Authenticator(users, {
     scope: config.authScope,
-    checker: new PasswordChecker(config.authMaxPendingChecks),
-    failures: config.authFailuresPerMinute > 0
+    checker: new PasswordChecker(options.maxPendingChecks ?? config.authMaxPendingChecks),
+    failures: options.failures !== undefined
+      ? options.failures
+      : config.authFailuresPerMinute > 0
       ? new RateLimiter(config.authFailuresPerMinute / 60, config.authFailureBurst)
       : null,
     cache: config.authCacheEntries > 0

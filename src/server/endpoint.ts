@@ -45,53 +45,129 @@ export interface OpenedEndpoints {
   https: { listener: HttpsListener; pair: LoadedPair } | null;
 }
 
+/** The ports a configuration listens on, once bound: `--port`'s, and HTTPS's beside it. */
+export interface BoundPorts {
+  /** The address bound, as the system reports it. */
+  hostname: string;
+  /** The `--port` listener's (HTTPS on it when it speaks TLS). */
+  port: number;
+  /** `--https-port`'s; null without it. */
+  httpsPort: number | null;
+}
+
+export interface EndpointOptions {
+  /** The certificate pair, already read and checked (else it is read from its files). */
+  pair?: LoadedPair;
+  /**
+   * Ports already chosen (`probePorts`), to share with other listeners of this process
+   * (SO_REUSEPORT): a listener thread's.
+   */
+  shared?: BoundPorts;
+}
+
 /**
  * Opens what `config` asks for: plain HTTP on `port`; or, with a certificate, HTTPS on `port`;
  * or, with `--https-port`, both. Throws StartupError: exit status 1 for a port in use or a file
  * that cannot be read, 2 for a certificate or key that cannot be used.
  */
-export async function openEndpoints(config: ServerConfig): Promise<OpenedEndpoints> {
+export async function openEndpoints(
+  config: ServerConfig,
+  options: EndpointOptions = {},
+): Promise<OpenedEndpoints> {
+  const { shared } = options;
+  const plainOn = (port?: number) =>
+    openListener(config, shared === undefined ? {} : { port, reusePort: true });
   if (config.tlsCert === null || config.tlsKey === null) {
-    const listener = openListener(config);
+    const listener = plainOn(shared?.port);
     const port = (listener.addr as Deno.NetAddr).port;
     return {
       listener,
-      endpoints: [plainEndpoint(config, port, null)],
+      endpoints: endpointsFor(config, { port, httpsPort: null }),
       https: null,
     };
   }
-  let pair: LoadedPair;
-  try {
-    pair = await loadTlsPair(config.tlsCert, config.tlsKey);
-  } catch (error) {
-    if (!(error instanceof TlsPairError)) throw error;
-    throw new StartupError(error.message, { exitStatus: error.unreadable ? 1 : 2 });
-  }
-  const plain = config.httpsPort === null ? null : openListener(config);
+  const pair = options.pair ?? await loadPair(config.tlsCert, config.tlsKey);
+  const plain = config.httpsPort === null ? null : plainOn(shared?.port);
   let https: HttpsListener;
   try {
-    https = openHttps(config, pair);
+    https = openHttps(config, pair, shared?.httpsPort ?? shared?.port);
   } catch (error) {
     plain?.close();
     throw error;
   }
   const httpsPort = https.addr.port;
-  const secure: Endpoint = {
-    scheme: "https",
-    port: httpsPort,
-    allowedHosts: hostAllowlist(config.host, httpsPort, config.allowHosts, { scheme: "https" }),
-    fields: hstsFields(config.hstsSeconds),
-    redirectToPort: null,
-  };
   if (plain === null) {
-    return { listener: https, endpoints: [secure], https: { listener: https, pair } };
+    return {
+      listener: https,
+      endpoints: endpointsFor(config, { port: httpsPort, httpsPort: null }),
+      https: { listener: https, pair },
+    };
   }
   const port = (plain.addr as Deno.NetAddr).port;
   return {
     listener: new ListenerGroup([plain, https]),
-    endpoints: [plainEndpoint(config, port, config.redirectHttp ? httpsPort : null), secure],
+    endpoints: endpointsFor(config, { port, httpsPort }),
     https: { listener: https, pair },
   };
+}
+
+/** Reads and checks the certificate pair; a StartupError (status 1 unreadable, 2 unusable). */
+export async function loadPair(certPath: string, keyPath: string): Promise<LoadedPair> {
+  try {
+    return await loadTlsPair(certPath, keyPath);
+  } catch (error) {
+    if (!(error instanceof TlsPairError)) throw error;
+    throw new StartupError(error.message, { exitStatus: error.unreadable ? 1 : 2 });
+  }
+}
+
+/**
+ * The endpoints of `config` on `ports` (`--port` first): plain HTTP, or HTTPS when the port
+ * speaks TLS; with `--https-port`, plain HTTP (or its redirect) and HTTPS.
+ */
+export function endpointsFor(
+  config: ServerConfig,
+  ports: { port: number; httpsPort: number | null },
+): Endpoint[] {
+  const tls = config.tlsCert !== null && config.tlsKey !== null;
+  const secure = (port: number): Endpoint => ({
+    scheme: "https",
+    port,
+    allowedHosts: hostAllowlist(config.host, port, config.allowHosts, { scheme: "https" }),
+    fields: hstsFields(config.hstsSeconds),
+    redirectToPort: null,
+  });
+  if (!tls) return [plainEndpoint(config, ports.port, null)];
+  if (ports.httpsPort === null) return [secure(ports.port)];
+  const httpsPort = ports.httpsPort;
+  return [
+    plainEndpoint(config, ports.port, config.redirectHttp ? httpsPort : null),
+    secure(httpsPort),
+  ];
+}
+
+/**
+ * Chooses the ports for listeners that will share them (threads.ts): binds each one `config`
+ * asks for, without sharing, so that a port in use is refused as for one listener (two servers
+ * sharing a port would split its clients) and port 0 gets a free one; then lets them go for
+ * the listeners to bind with SO_REUSEPORT.
+ */
+export function probePorts(config: ServerConfig): BoundPorts {
+  const probes: Deno.Listener[] = [];
+  try {
+    probes.push(openListener(config));
+    if (config.tlsCert !== null && config.httpsPort !== null) {
+      probes.push(openListener(config, { port: config.httpsPort }));
+    }
+    const [first, second] = probes.map((probe) => probe.addr as Deno.NetAddr);
+    return {
+      hostname: (first as Deno.NetAddr).hostname,
+      port: (first as Deno.NetAddr).port,
+      httpsPort: second?.port ?? null,
+    };
+  } finally {
+    for (const probe of probes) probe.close();
+  }
 }
 
 function plainEndpoint(
@@ -108,12 +184,14 @@ function plainEndpoint(
   };
 }
 
-function openHttps(config: ServerConfig, pair: LoadedPair): HttpsListener {
-  const port = config.httpsPort ?? config.port;
+/** HTTPS on its port; `sharedPort`: on that port, beside other listeners (SO_REUSEPORT). */
+function openHttps(config: ServerConfig, pair: LoadedPair, sharedPort?: number): HttpsListener {
+  const port = sharedPort ?? config.httpsPort ?? config.port;
   try {
     return openHttpsListener({
       hostname: config.host,
       port,
+      joinPort: sharedPort !== undefined,
       pair,
       handshakeTimeoutMs: config.tlsHandshakeTimeoutMs,
       failureSummaryMs: config.tlsFailureSummaryMs,

@@ -18,6 +18,8 @@
  *   accepted under a second ago that has sent nothing yet first gets to send its request), lets
  *   requests in flight finish until `shutdownGraceMs`, then closes the rest; it resolves once
  *   every connection has ended and logged its last line.
+ * - With listener threads (threads.ts) each thread runs `serve` on its own listener; what the
+ *   stop reports goes to the main thread (`ServeOptions.report`), which logs it once for all.
  */
 
 import type { ServerConfig } from "../config.ts";
@@ -27,11 +29,11 @@ import { acceptLoop } from "./accept.ts";
 import { Connection } from "./connection.ts";
 import { type Endpoint, type OpenedEndpoints, openEndpoints } from "./endpoint.ts";
 import { ServerMetrics } from "./metrics.ts";
-import { WorkerPool } from "./pool.ts";
+import { type PoolSnapshot, WorkerPool } from "./pool.ts";
 import { ServerState } from "./state.ts";
 import { logAcceptedHosts, type PreparedSite, prepareSite } from "./startup.ts";
 import { CertificateReloader, type LoadedPair, validityWarning } from "./tls.ts";
-import { canSharePort, type HandshakeStatus, type HttpsListener } from "./tls_listener.ts";
+import { canSharePort, type HandshakeStatus } from "./tls_listener.ts";
 
 const SWEEP_INTERVAL_MS = 250;
 /** After the deadline, how long connections closed by force get to log their last lines. */
@@ -53,6 +55,62 @@ export interface ShutdownSummary {
   uptimeMs: number;
 }
 
+/** The pool's snapshot with the connections open, requests read and connections lost. */
+export interface EngineSnapshot extends PoolSnapshot {
+  open: number;
+  requests: number;
+  /** Connections lost before they could be accepted. */
+  lost: number;
+}
+
+/** What the stop says, and where: the log by default (`LOG_REPORT`). */
+export interface StopReport {
+  /** The drain window (`--drain`) begins. */
+  draining(seconds: number): void;
+  /** The stop proper begins: connections open and requests in flight. */
+  stopping(open: number, busy: number): void;
+  /** The stop is over; every connection has logged its last line. */
+  stopped(summary: ShutdownSummary, snapshot: EngineSnapshot): void;
+}
+
+export const LOG_REPORT: StopReport = {
+  draining: (seconds) => {
+    log.server.info(
+      "draining for {seconds} s: /healthz answers 503, responses close their connections, new ones still accepted; stop again to end the drain now",
+      { seconds },
+    );
+  },
+  stopping: (open, busy) => {
+    log.server.info("stopping: no new connections; {open} open, {busy} request(s) in flight", {
+      open,
+      busy,
+    });
+  },
+  stopped: (summary, snapshot) => {
+    logSnapshot(snapshot);
+    log.server.info(
+      "stopped after {uptimeMs} ms: {connections} connection(s), {requests} request(s); {served} response(s) served, {refused} refused at the stop, {cut} cut at the deadline ({forced} connection(s) closed at the deadline)",
+      { ...summary },
+    );
+  },
+};
+
+/** The periodic (and final) snapshot line. */
+export function logSnapshot(s: EngineSnapshot): void {
+  log.pool.info(
+    "snapshot: workers busy {busy}/{size}, queued {queued}, open connections {open}, requests served {requests}, connections lost before accept {lost}",
+    { ...s },
+  );
+}
+
+export interface ServeOptions {
+  /** The first connection id (default 1) and the step to the next (default 1). */
+  firstId?: number;
+  idStep?: number;
+  /** Where the stop's lines go (default: the log). */
+  report?: StopReport;
+}
+
 export interface RunningServer {
   readonly hostname: string;
   /** The port `--port` names (HTTPS on it when it speaks TLS). */
@@ -67,6 +125,8 @@ export interface RunningServer {
   reload(trigger: string): Promise<void>;
   /** The HTTPS listener's handshakes now; null without TLS. */
   handshakes(): HandshakeStatus | null;
+  /** Workers, queue, connections and requests now. */
+  snapshot(): EngineSnapshot;
   stop(): Promise<ShutdownSummary>;
 }
 
@@ -80,38 +140,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     throw error;
   }
   const { listener, endpoints, https } = opened;
-  const first = endpoints[0] as Endpoint;
-  const state = new ServerState(config, {
+  const state = engineState(config, prepared, endpoints, {
     pool: new WorkerPool(config.poolSize, config.queueLimit),
-    site: prepared.site,
-    allowedHosts: first.allowedHosts,
-    endpoints,
     metrics: config.metrics ? new ServerMetrics() : null,
-    metricsAllowed: AddressRanges.parse(config.metricsAllow),
-    trustedProxies: config.trustProxy.length > 0 ? AddressRanges.parse(config.trustProxy) : null,
   });
-  const addr = listener.addr as Deno.NetAddr;
-  const shown = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  log.server.info(
-    "denohttpd listening on {urls} serving {root} with {pool} workers (queue {queue}); press Ctrl+C to stop",
-    {
-      urls: endpoints.map((e) => `${e.scheme}://${shown}:${e.port}/`).join(" and "),
-      root: prepared.site.root.real,
-      pool: config.poolSize,
-      queue: config.queueLimit,
-    },
-  );
-  logAcceptedHosts(config, unionOf(endpoints.map((e) => e.allowedHosts)));
-  if (config.metrics) {
-    log.server.info("metrics at /metrics for peers in {ranges}", {
-      ranges: config.metricsAllow.join(", "),
-    });
-  }
-  if (config.trustProxy.length > 0) {
-    log.server.info("client addresses from Forwarded / X-Forwarded-For of peers in {ranges}", {
-      ranges: config.trustProxy.join(", "),
-    });
-  }
+  logListening(config, {
+    hostname: (listener.addr as Deno.NetAddr).hostname,
+    endpoints,
+    root: prepared.site.root.real,
+  });
   const running = serve(listener, state, prepared);
   if (https === null) return running;
 
@@ -133,11 +170,63 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
 }
 
+/** The state one engine's connections share: its pool and counters, the site, the endpoints. */
+export function engineState(
+  config: ServerConfig,
+  prepared: PreparedSite,
+  endpoints: readonly Endpoint[],
+  parts: { pool: WorkerPool; metrics: ServerMetrics | null },
+): ServerState {
+  return new ServerState(config, {
+    pool: parts.pool,
+    site: prepared.site,
+    allowedHosts: (endpoints[0] as Endpoint).allowedHosts,
+    endpoints,
+    metrics: parts.metrics,
+    metricsAllowed: AddressRanges.parse(config.metricsAllow),
+    trustedProxies: config.trustProxy.length > 0 ? AddressRanges.parse(config.trustProxy) : null,
+  });
+}
+
+/**
+ * The start-up lines: where the server listens, what it serves, with how many workers (and
+ * threads, when more than one), which Host values, metrics and trusted proxies.
+ */
+export function logListening(
+  config: ServerConfig,
+  info: { hostname: string; endpoints: readonly Endpoint[]; root: string; threads?: number },
+): void {
+  const { hostname, endpoints } = info;
+  const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const threads = info.threads ?? 1;
+  log.server.info(
+    "denohttpd listening on {urls} serving {root} with {pool} workers (queue {queue}){threads}; press Ctrl+C to stop",
+    {
+      urls: endpoints.map((e) => `${e.scheme}://${shown}:${e.port}/`).join(" and "),
+      root: info.root,
+      pool: config.poolSize,
+      queue: config.queueLimit,
+      threads: threads === 1 ? "" : ` in ${threads} threads`,
+    },
+  );
+  logAcceptedHosts(config, unionOf(endpoints.map((e) => e.allowedHosts)));
+  if (config.metrics) {
+    log.server.info("metrics at /metrics for peers in {ranges}", {
+      ranges: config.metricsAllow.join(", "),
+    });
+  }
+  if (config.trustProxy.length > 0) {
+    log.server.info("client addresses from Forwarded / X-Forwarded-For of peers in {ranges}", {
+      ranges: config.trustProxy.join(", "),
+    });
+  }
+}
+
 /** The start-up lines about HTTPS: the certificate, how to reload it, redirect and HSTS. */
-function logTls(
+export function logTls(
   config: ServerConfig,
   endpoints: readonly Endpoint[],
-  https: { listener: HttpsListener; pair: LoadedPair },
+  https: { pair: LoadedPair },
 ): void {
   const reload = canSharePort()
     ? config.tlsWatchFiles ? "reloaded on SIGHUP and when the files change" : "reloaded on SIGHUP"
@@ -172,10 +261,12 @@ export function serve(
   listener: Deno.Listener,
   state: ServerState,
   site: PreparedSite,
+  options: ServeOptions = {},
 ): RunningServer {
   const started = Date.now();
   const { config, pool } = state;
   const addr = listener.addr as Deno.NetAddr;
+  const report = options.report ?? LOG_REPORT;
 
   const sweeper = setInterval(() => {
     const now = Date.now();
@@ -185,24 +276,19 @@ export function serve(
   }, SWEEP_INTERVAL_MS);
   Deno.unrefTimer(sweeper);
 
-  const snapshot = () => {
-    const s = pool.snapshot();
-    log.pool.info(
-      "snapshot: workers busy {busy}/{size}, queued {queued}, open connections {open}, requests served {requests}, connections lost before accept {lost}",
-      {
-        ...s,
-        open: state.connections.size,
-        requests: state.stats.requests,
-        lost: state.stats.lostBeforeAccept,
-      },
-    );
-  };
+  const snapshot = (): EngineSnapshot => ({
+    ...pool.snapshot(),
+    open: state.connections.size,
+    requests: state.stats.requests,
+    lost: state.stats.lostBeforeAccept,
+  });
   const snapshotTimer = config.snapshotIntervalMs > 0
-    ? setInterval(snapshot, config.snapshotIntervalMs)
+    ? setInterval(() => logSnapshot(snapshot()), config.snapshotIntervalMs)
     : 0;
   if (snapshotTimer !== 0) Deno.unrefTimer(snapshotTimer);
 
-  let nextId = 1;
+  let nextId = options.firstId ?? 1;
+  const idStep = options.idStep ?? 1;
   const serving = new Set<Promise<void>>();
   const accepting = acceptLoop(listener, {
     stopping: () => state.stopping,
@@ -215,7 +301,8 @@ export function serve(
         }
       }
       state.stats.connections++;
-      const connection = new Connection(nextId++, conn, state);
+      const connection = new Connection(nextId, conn, state);
+      nextId += idStep;
       state.connections.add(connection);
       const done = connection.serve();
       serving.add(done);
@@ -246,10 +333,7 @@ export function serve(
       const drained = config.drainMs > 0;
       if (drained) {
         state.draining = true;
-        log.server.info(
-          "draining for {seconds} s: /healthz answers 503, responses close their connections, new ones still accepted; stop again to end the drain now",
-          { seconds: config.drainMs / 1000 },
-        );
+        report.draining(config.drainMs / 1000);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, config.drainMs);
           endDrain = () => {
@@ -261,10 +345,7 @@ export function serve(
         state.draining = false;
       }
       state.stopping = true;
-      log.server.info("stopping: no new connections; {open} open, {busy} request(s) in flight", {
-        open: state.connections.size,
-        busy: pool.busy,
-      });
+      report.stopping(state.connections.size, pool.busy);
       try {
         listener.close();
       } catch {
@@ -308,11 +389,7 @@ export function serve(
         forced,
         uptimeMs: Date.now() - started,
       };
-      snapshot();
-      log.server.info(
-        "stopped after {uptimeMs} ms: {connections} connection(s), {requests} request(s); {served} response(s) served, {refused} refused at the stop, {cut} cut at the deadline ({forced} connection(s) closed at the deadline)",
-        { ...summary },
-      );
+      report.stopped(summary, snapshot());
       return summary;
     })();
     return stopping;
@@ -325,6 +402,7 @@ export function serve(
     state,
     reload: () => Promise.resolve(),
     handshakes: () => null,
+    snapshot,
     stop,
   };
 }

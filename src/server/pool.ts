@@ -43,14 +43,15 @@ export class WorkerPool {
   #closed = false;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(size: number, queueLimit: number) {
+  /** `firstWorker`: the number of the first worker (a thread's share of `--pool`, see threads.ts). */
+  constructor(size: number, queueLimit: number, firstWorker = 1) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError("pool size must be >= 1");
     if (!Number.isInteger(queueLimit) || queueLimit < 0) {
       throw new RangeError("queue limit must be >= 0");
     }
     this.size = size;
     this.queueLimit = queueLimit;
-    this.#free = Array.from({ length: size }, (_, i) => size - i);
+    this.#free = Array.from({ length: size }, (_, i) => firstWorker + size - 1 - i);
   }
 
   get busy(): number {

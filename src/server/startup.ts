@@ -13,9 +13,9 @@ import { staticRoot } from "../handlers/site_root.ts";
 import { corsPolicy } from "../http/cors.ts";
 import { isLoopbackAddress, isWildcardAddress } from "../http/host.ts";
 import type { Site } from "../handlers/router.ts";
-import { RateLimiter } from "../handlers/rate_limit.ts";
-import { uploadResults } from "../handlers/upload.ts";
-import { UploadStore } from "../handlers/upload_store.ts";
+import { type AddressLimiter, RateLimiter } from "../handlers/rate_limit.ts";
+import { type UploadResult, uploadResults } from "../handlers/upload.ts";
+import { UploadSpace, UploadStore } from "../handlers/upload_store.ts";
 import { log } from "../log.ts";
 import { AuthSetupError, prepareAuth } from "./auth.ts";
 
@@ -47,13 +47,46 @@ export interface PreparedSite {
   site: Site;
   /** Releases what the site holds (the root's watcher). */
   close(): void;
+  /** Whether free space on the uploads disk can be measured (see UploadStore.open). */
+  freeSpaceKnown: boolean;
+}
+
+/**
+ * What a listener thread's site shares with the other threads (threads.ts): the count of the
+ * uploads folder's space, the per-address limits, its upload counters (in its metrics region).
+ * The main thread has prepared the site once (leftovers removed, folder measured, warnings
+ * logged); a thread's site only joins it, and logs nothing of its own.
+ */
+export interface ThreadSite {
+  space: UploadSpace;
+  freeSpaceKnown: boolean;
+  uploadRate: AddressLimiter | null;
+  authFailures: AddressLimiter | null;
+  /** This thread's share of `authMaxPendingChecks`. */
+  authMaxPendingChecks: number;
+  uploadResults: Record<UploadResult, number> | null;
+}
+
+export interface SiteOptions {
+  /** The count of the uploads folder's space to use (the main thread's, shared by the threads). */
+  space?: UploadSpace;
+  /** Watch the root for changes (the file cache); off for the main thread of threads. */
+  watch?: boolean;
+  /** A listener thread's site (see ThreadSite). */
+  thread?: ThreadSite;
 }
 
 /**
  * Resolves the root, makes the uploads folder (`--uploads`, else `<root>/uploads`), removes
  * crash leftovers, sets up the cache.
  */
-export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
+export async function prepareSite(
+  config: ServerConfig,
+  options: SiteOptions = {},
+): Promise<PreparedSite> {
+  const { thread } = options;
+  // A thread's lines would repeat the main thread's, once per thread.
+  const startup: StartupLog = thread === undefined ? log.server : QUIET;
   let rootReal: string;
   try {
     rootReal = await Deno.realPath(config.root);
@@ -73,41 +106,62 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
       sandboxDenied: error instanceof Deno.errors.NotCapable,
     });
   }
-  const store = new UploadStore(uploadsDir, {
-    maxBytes: config.uploadsMaxBytes,
-    minFreeBytes: config.minFreeBytes,
-  });
-  try {
-    const { removed, freeSpaceChecked } = await store.open();
-    if (removed > 0) {
-      log.server.warn("removed {removed} partial upload(s) left by an earlier crash", { removed });
+  const store = new UploadStore(
+    uploadsDir,
+    {
+      maxBytes: config.uploadsMaxBytes,
+      minFreeBytes: config.minFreeBytes,
+    },
+    undefined,
+    thread?.space ?? options.space ?? new UploadSpace(),
+  );
+  let freeSpaceKnown = true;
+  if (thread !== undefined) {
+    freeSpaceKnown = thread.freeSpaceKnown;
+    store.attach(freeSpaceKnown);
+  } else {
+    try {
+      const { removed, freeSpaceChecked } = await store.open();
+      freeSpaceKnown = freeSpaceChecked;
+      if (removed > 0) {
+        log.server.warn("removed {removed} partial upload(s) left by an earlier crash", {
+          removed,
+        });
+      }
+      if (!freeSpaceChecked) {
+        log.server.warn(
+          "cannot measure free space on {dir} (the sandbox needs --allow-sys=statfs); --min-free-bytes is not enforced",
+          { dir: uploadsDir },
+        );
+      }
+    } catch (error) {
+      throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${folderReason(error)}`, {
+        sandboxDenied: error instanceof Deno.errors.NotCapable,
+      });
     }
-    if (!freeSpaceChecked) {
-      log.server.warn(
-        "cannot measure free space on {dir} (the sandbox needs --allow-sys=statfs); --min-free-bytes is not enforced",
-        { dir: uploadsDir },
-      );
-    }
-  } catch (error) {
-    throw new StartupError(`cannot use uploads folder "${uploadsDir}": ${folderReason(error)}`, {
-      sandboxDenied: error instanceof Deno.errors.NotCapable,
-    });
   }
 
   let auth;
   try {
-    auth = await prepareAuth(config, rootReal);
+    auth = await prepareAuth(
+      config,
+      rootReal,
+      thread === undefined ? {} : {
+        failures: thread.authFailures,
+        maxPendingChecks: thread.authMaxPendingChecks,
+      },
+    );
   } catch (error) {
     if (error instanceof AuthSetupError) throw new StartupError(error.message);
     throw error;
   }
   if (auth !== null) {
-    log.server.info("asking for credentials (HTTP Basic) on {what}; {users} user(s)", {
+    startup.info("asking for credentials (HTTP Basic) on {what}; {users} user(s)", {
       what: auth.scope === "all" ? "every request" : "uploads (/upload)",
       users: auth.users,
     });
     if (config.tlsCert === null && !isLoopbackAddress(config.host)) {
-      log.server.warn(
+      startup.warn(
         "--auth-insecure: passwords cross the network readable by anyone on the way (plain HTTP on {host})",
         { host: config.host },
       );
@@ -116,12 +170,12 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
 
   const cache = new FileCache(config.fileCacheBytes);
   const cacheFallback = (error: unknown) => {
-    log.server.warn(
+    startup.warn(
       "cannot watch {root} for changes ({error}); every cached file is confirmed by a stat",
       { root: rootReal, error: reason(error) },
     );
   };
-  if (config.fileCacheValidMs > 0) {
+  if (config.fileCacheValidMs > 0 && options.watch !== false) {
     try {
       cache.watch(rootReal, config.fileCacheValidMs, cacheFallback);
     } catch (error) {
@@ -141,10 +195,12 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
       uploadsDir,
       uploads: {
         store,
-        rate: config.uploadRatePerSecond > 0
+        rate: thread !== undefined
+          ? thread.uploadRate
+          : config.uploadRatePerSecond > 0
           ? new RateLimiter(config.uploadRatePerSecond, config.uploadBurst)
           : null,
-        results: uploadResults(),
+        results: thread?.uploadResults ?? uploadResults(),
       },
       cors: corsPolicy(config.corsOrigins, config.corsMaxAgeSeconds, {
         authorization: auth !== null,
@@ -155,15 +211,37 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
       cache.close();
       auth?.close();
     },
+    freeSpaceKnown,
   };
 }
 
-/** The TCP listener of `config.host`:`config.port`. */
-export function openListener(config: ServerConfig): Deno.Listener {
+/** What start-up logs through: the server's log, or nothing (see QUIET). */
+interface StartupLog {
+  info(message: string, properties: Record<string, unknown>): void;
+  warn(message: string, properties: Record<string, unknown>): void;
+}
+
+/** Says nothing: a thread's start-up lines, which the main thread has already logged. */
+const QUIET: StartupLog = {
+  info: () => {},
+  warn: () => {},
+};
+
+/**
+ * The TCP listener of `config.host`:`port` (default `config.port`); with `reusePort`, one of
+ * several sharing the port (SO_REUSEPORT, the listener threads').
+ */
+export function openListener(
+  config: ServerConfig,
+  options: { port?: number; reusePort?: boolean } = {},
+): Deno.Listener {
+  const port = options.port ?? config.port;
   try {
-    return Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
+    return options.reusePort
+      ? Deno.listen({ hostname: config.host, port, transport: "tcp", reusePort: true })
+      : Deno.listen({ hostname: config.host, port, transport: "tcp" });
   } catch (error) {
-    throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${reason(error)}`);
+    throw new StartupError(`cannot listen on ${config.host}:${port}: ${reason(error)}`);
   }
 }
 

@@ -12,7 +12,6 @@
  */
 
 import { log } from "../log.ts";
-import type { HttpsListener } from "./tls_listener.ts";
 
 export interface TlsPair {
   /** The certificate chain, PEM, leaf first. */
@@ -135,11 +134,19 @@ function message(error: unknown): string {
 }
 
 /**
+ * What a reloaded pair goes to: the HTTPS listener, or every listener thread's (threads.ts),
+ * which may answer later. Throws (or rejects) when the pair could not be put to use.
+ */
+export interface PairTarget {
+  reload(pair: TlsPair): void | Promise<void>;
+}
+
+/**
  * Re-reads the pair into the listener on demand (SIGHUP) and, when asked, whenever the files
  * change. Every attempt ends in one log line: reloaded, unchanged, or why the old pair stays.
  */
 export class CertificateReloader {
-  readonly #listener: HttpsListener;
+  readonly #listener: PairTarget;
   readonly #certPath: string;
   readonly #keyPath: string;
   #current: LoadedPair;
@@ -147,7 +154,7 @@ export class CertificateReloader {
   #watcher: { close(): void } | null = null;
 
   constructor(
-    listener: HttpsListener,
+    listener: PairTarget,
     paths: { certPath: string; keyPath: string },
     current: LoadedPair,
   ) {
@@ -191,7 +198,7 @@ export class CertificateReloader {
       return;
     }
     try {
-      this.#listener.reload(next);
+      await this.#listener.reload(next);
     } catch (error) {
       log.server.error(
         "{trigger}: TLS certificate not reloaded: {reason}; still serving {current}",

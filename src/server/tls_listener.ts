@@ -47,6 +47,11 @@ export function canSharePort(): boolean {
 export interface HttpsListenOptions {
   hostname: string;
   port: number;
+  /**
+   * The port is already chosen and shared with other listeners of this process (listener
+   * threads, SO_REUSEPORT): bind it sharing at once, with no probe. Needs port sharing.
+   */
+  joinPort?: boolean;
   pair: TlsPair;
   handshakeTimeoutMs: number;
   failureSummaryMs: number;
@@ -88,7 +93,7 @@ export class ReloadUnavailableError extends Error {
 export function openHttpsListener(options: HttpsListenOptions): HttpsListener {
   const share = canSharePort();
   let port = options.port;
-  if (share) {
+  if (share && !options.joinPort) {
     const probe = Deno.listen({ hostname: options.hostname, port, transport: "tcp" });
     port = (probe.addr as Deno.NetAddr).port;
     probe.close();
@@ -135,7 +140,7 @@ export class HttpsListener implements Deno.Listener {
 
   constructor(
     listener: Deno.TlsListener,
-    options: Omit<HttpsListenOptions, "pair"> & { share: boolean },
+    options: Omit<HttpsListenOptions, "pair" | "joinPort"> & { share: boolean },
   ) {
     this.#current = listener;
     this.#hostname = options.hostname;
