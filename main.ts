@@ -3,8 +3,12 @@
  * gracefully on Ctrl+C or SIGTERM, reopen the log files on SIGUSR1 (logrotate) and reload what
  * can be reloaded on SIGHUP (the log files, the TLS certificate).
  *
+ * With `--threads N` (N > 1) the server runs in N listener threads (src/server/threads.ts); this
+ * thread then serves nothing, writes every thread's log lines, and forwards the signals.
+ *
  * Exit status: 0 after a graceful stop or --help; 2 for bad arguments (also a certificate or key
- * that cannot be used); 1 when start-up fails.
+ * that cannot be used, or threads this process cannot run); 1 when start-up fails, or when a
+ * listener thread fails (the others are stopped gracefully first).
  */
 
 import { close as closeInspector } from "node:inspector";
@@ -13,6 +17,7 @@ import { flushLogging, log, LogFileError, reopenLogs, setupLogging } from "./src
 import { startServer } from "./src/server/listener.ts";
 import { grantCommand, scriptName } from "./src/server/sandbox_hint.ts";
 import { StartupError } from "./src/server/startup.ts";
+import { startThreads, threadsUnavailable } from "./src/server/threads.ts";
 
 const encoder = new TextEncoder();
 
@@ -57,6 +62,13 @@ async function main(): Promise<number> {
   }
 
   const { config } = cli;
+  if (config.threads > 1) {
+    const problem = threadsUnavailable(config);
+    if (problem !== null) {
+      say(Deno.stderr, `denohttpd: ${problem}`);
+      return 2;
+    }
+  }
   try {
     await setupLogging({
       level: config.logLevel,
@@ -69,9 +81,13 @@ async function main(): Promise<number> {
     say(Deno.stderr, `denohttpd: ${error.message}`);
     return 1;
   }
-  let server;
+  let server: {
+    reload(trigger: string): Promise<void>;
+    stop(): Promise<unknown>;
+    failed?: Promise<string>;
+  };
   try {
-    server = await startServer(config);
+    server = config.threads > 1 ? await startThreads(config) : await startServer(config);
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
     // One line, through the log (which owns stderr from here on); for folders outside the
@@ -86,11 +102,15 @@ async function main(): Promise<number> {
     return error.exitStatus;
   }
 
-  const stopped = Promise.withResolvers<void>();
+  const stopped = Promise.withResolvers<number>();
   const onSignal = () => {
     log.server.info("signal received; shutting down gracefully");
-    server.stop().then(() => stopped.resolve());
+    server.stop().then(() => stopped.resolve(0));
   };
+  server.failed?.then((message) => {
+    log.server.error("{message}; stopping the other threads", { message });
+    server.stop().then(() => stopped.resolve(1));
+  });
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   const reopen = (signal: string) => () => {
@@ -111,9 +131,9 @@ async function main(): Promise<number> {
     onHup();
     server.reload("SIGHUP");
   });
-  await stopped.promise;
+  const status = await stopped.promise;
   await flushLogging();
-  return 0;
+  return status;
 }
 
 Deno.exit(await main());

@@ -83,6 +83,9 @@ Options:
                        CIDR (repeatable; default: none, always the peer's address)
   --drain SECONDS      on stop, go on serving for SECONDS while /healthz answers 503 and every
                        response closes its connection, then stop (default 0: stop at once)
+  --threads N|auto     serve in N listener threads sharing the port (auto: one per CPU, at
+                       most the pool); the pool and queue are split between them (default 1;
+                       needs --unstable-net and --allow-read of the program, see start:threads)
   --auth-file FILE     users and bcrypt hashes (made with htpasswd -B); requests in
                        --auth-scope need one of them (HTTP Basic), else 401
   --auth USER:PASSWORD a user for quick use (repeatable; hashed at start, but visible in the
@@ -124,6 +127,7 @@ const OPTIONS = {
   "metrics-allow": { type: "string", multiple: true },
   "trust-proxy": { type: "string", multiple: true },
   drain: { type: "string" },
+  threads: { type: "string" },
   "auth-file": { type: "string" },
   auth: { type: "string", multiple: true },
   "auth-scope": { type: "string" },
@@ -236,6 +240,9 @@ export function parseCli(argv: readonly string[]): CliResult {
   if (values.drain !== undefined) {
     config.drainMs = Math.round(seconds("drain", values.drain, 3600) * 1000);
   }
+  if (values.threads !== undefined) {
+    config.threads = threads(values.threads, config.poolSize, navigator.hardwareConcurrency);
+  }
   tls(config, values);
   if (values["auth-file"] !== undefined) {
     if (values["auth-file"] === "") throw new CliError("--auth-file must not be empty");
@@ -309,6 +316,29 @@ function cidr(name: string, text: string): string {
     );
   }
   return formatCidr(range);
+}
+
+/** The most listener threads: far more than cores on any machine a server runs on. */
+const MAX_THREADS = 256;
+
+/**
+ * `--threads N|auto`: N from 1 to MAX_THREADS, at most the pool (each thread serves a share of
+ * it, at least one worker); `auto`: one per CPU (`cpus`), at most the pool.
+ */
+export function threads(text: string, poolSize: number, cpus: number): number {
+  if (text === "auto") return Math.max(1, Math.min(cpus, poolSize, MAX_THREADS));
+  const value = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!(value >= 1 && value <= MAX_THREADS)) {
+    throw new CliError(
+      `invalid --threads "${text}": expected a number of threads from 1 to ${MAX_THREADS}, or auto`,
+    );
+  }
+  if (value > poolSize) {
+    throw new CliError(
+      `--threads ${value} is more than the pool (${poolSize}): each thread serves a share of it, at least one worker (raise --pool)`,
+    );
+  }
+  return value;
 }
 
 /** Seconds, whole or with a fraction, from 0 to `max`. */
