@@ -220,10 +220,11 @@ async function inWorkers(n: number, source: string, buffer: SharedArrayBuffer): 
       Array.from({ length: n }, (_, index) =>
         new Promise((resolve, reject) => {
           const worker = new Worker(url, { type: "module" });
+          // Generous: under `deno test` a worker's modules are type-checked as it starts.
           const timer = setTimeout(() => {
             worker.terminate();
             reject(new Error("worker timed out"));
-          }, 20_000);
+          }, 60_000);
           worker.onmessage = (event) => {
             clearTimeout(timer);
             worker.terminate();
