@@ -52,11 +52,15 @@ scope.onmessage = (event: MessageEvent) => {
   switch (message.type) {
     case "init":
       start(message).catch((error) => {
-        const failure = error instanceof StartupError
-          ? { message: error.message, exitStatus: error.exitStatus }
-          : { message: error instanceof Error ? error.message : String(error), exitStatus: 1 };
+        const failed: FromThread = error instanceof StartupError
+          ? { type: "failed", message: error.message, exitStatus: error.exitStatus }
+          : {
+            type: "failed",
+            message: error instanceof Error ? error.message : String(error),
+            exitStatus: 1,
+          };
         // What it logged so far (nothing, usually) goes first.
-        flushLogging().finally(() => post({ type: "failed", ...failure } as FromThread));
+        flushLogging().finally(() => post(failed));
       });
       break;
     case "stop":
