@@ -71,6 +71,14 @@ function accessIds(log: string): number[] {
   return [...log.matchAll(/·access: conn#(\d+) /g)].map((m) => Number(m[1]));
 }
 
+/** The connection ids of the first `n` access lines, once the log has them all. */
+async function loggedIds(server: SpawnedServer, n: number): Promise<number[]> {
+  await waitFor(() => accessIds(server.log()).length >= n, {
+    what: () => `${n} access lines:\n${server.log()}`,
+  });
+  return accessIds(server.log());
+}
+
 /** `n` requests of `target` on one connection, pipelined in batches of `batch`; their statuses. */
 async function pipelined(port: number, target: string, n: number, batch = 25): Promise<number[]> {
   using client = await RawClient.connect(port);
@@ -173,10 +181,7 @@ Deno.test({
         Array.from({ length: 40 }, async () => (await get(server.port, "/index.html")).status),
       );
       assert.ok(statuses.every((s) => s === 200));
-      await waitFor(() => accessIds(server.log()).length === 40, {
-        what: () => `40 access lines:\n${server.log()}`,
-      });
-      const ids = accessIds(server.log());
+      const ids = await loggedIds(server, 40);
       assert.equal(new Set(ids).size, 40, "every connection has its own id");
       const byThread = [0, 1].map((t) => ids.filter((id) => threadOf(id, 2) === t).length);
       assert.ok(byThread.every((n) => n > 0), `connections per thread: ${byThread}`);
@@ -261,7 +266,7 @@ Deno.test({
       const locations = results.map((r) => (r.location as string).slice("/uploads/".length));
       assert.equal(new Set(locations).size, 200);
       assert.deepEqual(await names(root.uploads), [...locations].sort());
-      const ids = accessIds(server.log());
+      const ids = await loggedIds(server, 200);
       assert.ok(new Set(ids.map((id) => threadOf(id, 2))).size === 2, "both threads stored");
     });
   },
@@ -282,7 +287,7 @@ Deno.test({
       const full = results.filter((r) => r.status === 507).length;
       assert.deepEqual([created, full], [10, 50]);
       assert.equal((await names(root.uploads)).length, 10);
-      const ids = accessIds(server.log());
+      const ids = await loggedIds(server, 60);
       assert.equal(new Set(ids.map((id) => threadOf(id, 2))).size, 2, "both threads answered");
     });
   },
@@ -305,7 +310,7 @@ Deno.test({
       // The burst, plus one a second while they were sent; two threads' own buckets would
       // let two bursts through.
       assert.ok(created >= 2 && created <= 2 + Math.floor(seconds), `${created} in ${seconds} s`);
-      const ids = accessIds(server.log());
+      const ids = await loggedIds(server, 40);
       assert.equal(new Set(ids.map((id) => threadOf(id, 2))).size, 2, "both threads answered");
     });
   },
@@ -537,8 +542,7 @@ Deno.test({
         ),
       );
       assert.ok(statuses.every((s) => s === 200));
-      await waitFor(() => accessIds(server.log()).length === 20, { what: "20 access lines" });
-      const threads = new Set(accessIds(server.log()).map((id) => threadOf(id, 2)));
+      const threads = new Set((await loggedIds(server, 20)).map((id) => threadOf(id, 2)));
       assert.equal(threads.size, 2, "both threads served HTTPS");
       assert.equal(await servedName(server.port), certs.names.cert);
       await Deno.copyFile(certs.cert2, cert);
