@@ -18,8 +18,7 @@
 
 import zlib from "node:zlib";
 import type { ServerConfig } from "../config.ts";
-import { type Coding, GZIP } from "../http/accept_encoding.ts";
-import { BR } from "../http/accept_encoding.ts";
+import { BR, type Coding, GZIP } from "../http/accept_encoding.ts";
 import { errorBody } from "../http/response.ts";
 import { fileValidators, type Validators } from "../http/validators.ts";
 import { type FileIdentity, identityOf, type SiblingState } from "./file_cache.ts";
@@ -116,13 +115,14 @@ export function variantValidators(v: Validators, coding: ContentCoding): Validat
   return { ...v, etag: `${v.etag.slice(0, -1)}-${coding}"` };
 }
 
-/** A precompressed sibling as found: its state (for the cache's freshness) and its content. */
+/**
+ * A precompressed sibling as found: its state (for the cache's freshness; `state.real` is its
+ * confined real path when it is usable, else null) and its content.
+ */
 export interface Sibling {
   state: SiblingState;
   /** Its validators, with the coding's suffix in the ETag; null when it is not usable. */
   validators: Validators | null;
-  /** Its confined real path; null when it is not usable. */
-  real: string | null;
   /** Its bytes, when asked for and usable. */
   bytes: Uint8Array | null;
 }
@@ -136,15 +136,14 @@ export interface Sibling {
 export async function findSibling(
   root: StaticRoot,
   path: string,
-  coding: ContentCoding,
-  readUpTo?: number,
+  options: { coding: ContentCoding; readUpTo?: number },
 ): Promise<Sibling> {
+  const { coding, readUpTo } = options;
   const suffix = SIBLING_SUFFIX[coding];
   const named = root.real + path + suffix;
   const absent: Sibling = {
     state: { named, real: null, identity: null },
     validators: null,
-    real: null,
     bytes: null,
   };
   let identity: FileIdentity;
@@ -176,7 +175,6 @@ export async function findSibling(
   return {
     state: { named, real, identity },
     validators: variantValidators(fileValidators(info.size, identity.mtimeMs), coding),
-    real,
     bytes,
   };
 }

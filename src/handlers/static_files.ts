@@ -201,7 +201,7 @@ async function codedEntry(
   },
 ): Promise<CachedFile> {
   const siblings = await Promise.all(
-    CODINGS.map((coding) => findSibling(root, path, coding, SMALL_FILE_BYTES)),
+    CODINGS.map((coding) => findSibling(root, path, { coding, readUpTo: SMALL_FILE_BYTES })),
   );
   const variants: Record<ContentCoding, Representation | null> = { br: null, gzip: null };
   let available = 0;
@@ -249,15 +249,15 @@ async function codedSibling(
   path: string,
   form: FileForm,
 ): Promise<Reply | "identity" | null> {
-  const siblings = await Promise.all(CODINGS.map((coding) => findSibling(root, path, coding)));
+  const siblings = await Promise.all(CODINGS.map((coding) => findSibling(root, path, { coding })));
   let available = 0;
   CODINGS.forEach((coding, i) => {
-    if (siblings[i]?.real != null) available |= CODING_BIT[coding];
+    if (siblings[i]?.state.real != null) available |= CODING_BIT[coding];
   });
   if (available === 0) return null;
   const coding = negotiateEncoding(ex.head.fields, available);
   if (coding === "identity") return "identity";
-  const real = siblings[CODINGS.indexOf(coding)]?.real as string;
+  const real = siblings[CODINGS.indexOf(coding)]?.state.real as string;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(real, { read: true });
