@@ -137,7 +137,7 @@ export async function prepareSite(config: ServerConfig): Promise<PreparedSite> {
         // Not watched: every hit is confirmed by a stat (uploads are written, rarely hot).
         cache: new FileCache(UPLOADS_CACHE_BYTES),
         uploads: uploadsDir,
-      }),
+      }, { compression: false }),
       uploadsDir,
       uploads: {
         store,
