@@ -30,7 +30,8 @@ import { fsError, isInUploads, resolveInRoot, type StaticRoot } from "./site_roo
 export const SMALL_FILE_BYTES = 64 * 1024;
 const SLASH = 0x2f;
 
-export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply> {
+/** The reply for GET/HEAD of `ex.path`: at once from the cache, else from the disk. */
+export function serveStatic(ex: Exchange, root: StaticRoot): Reply | Promise<Reply> {
   // A path ending in "/" names a folder, served by its index.html (else see folders.ts).
   const path = ex.path === "/"
     ? "/index.html"
@@ -40,7 +41,15 @@ export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply
   const named = root.real + path;
   const hit = root.cache.fresh(path, named);
   if (hit !== null) return replyFromBytes(ex, hit.fields, hit.validators, hit.bytes, hit.memo);
+  return serveFromDisk(ex, root, path, named);
+}
 
+async function serveFromDisk(
+  ex: Exchange,
+  root: StaticRoot,
+  path: string,
+  named: string,
+): Promise<Reply> {
   const generation = root.cache.generation;
   // Asked for a folder's index.html; without one (an index.html folder is none), the folder.
   const index = path !== ex.path;

@@ -22,7 +22,7 @@ import { decodePath, parseTarget, targetScheme } from "../http/target.ts";
 import { httpsRedirect } from "../handlers/redirect.ts";
 import { errorReply, type Exchange, type Reply } from "../handlers/reply.ts";
 import { checkMethod, route } from "../handlers/router.ts";
-import { log, plain } from "../log.ts";
+import { connInfo, log, plain } from "../log.ts";
 import { ownReply } from "./endpoints.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { PoolClosedError } from "./pool.ts";
@@ -94,6 +94,9 @@ export class Connection {
   /** The peer's FIN was read: nothing unread is left in the socket. */
   #peerClosed = false;
   #hostNote = "";
+  /** The last authority this connection's Host check accepted, and its note. */
+  #hostAccepted: string | null = null;
+  #acceptedNote = "";
   /** The exchange in progress: when its head was complete, its worker, its wait for one. */
   #exchangeStartedAt = 0;
   #worker = 0;
@@ -103,6 +106,13 @@ export class Connection {
   #closed = false;
   #fate = "closed by peer";
   readonly #openedAt = Date.now();
+  /**
+   * Whether debug lines are wanted, asked once per connection: asking LogTape costs more per
+   * request than parsing the head (the level is set at start-up).
+   */
+  readonly #debug = log.conn.isEnabledFor("debug");
+  readonly #debugAccess = log.access.isEnabledFor("debug");
+  readonly #debugPool = log.pool.isEnabledFor("debug");
 
   constructor(id: number, conn: Deno.Conn, server: ServerState) {
     this.id = id;
@@ -122,7 +132,7 @@ export class Connection {
 
   /** Serves requests until the connection ends; never throws. */
   async serve(): Promise<void> {
-    log.conn.info("conn#{id} open from {peer}", { id: this.id, peer: this.peer });
+    connInfo(`conn#${this.id} open from ${this.peer}`);
     try {
       await this.#loop();
     } catch (error) {
@@ -135,11 +145,7 @@ export class Connection {
       }
     } finally {
       this.#close();
-      log.conn.info("conn#{id} closed after {requests} request(s): {fate}", {
-        id: this.id,
-        requests: this.#requests,
-        fate: this.#fate,
-      });
+      connInfo(`conn#${this.id} closed after ${this.#requests} request(s): ${this.#fate}`);
     }
   }
 
@@ -202,7 +208,7 @@ export class Connection {
   #setState(next: ConnState): void {
     if (next === this.state) return;
     this.state = next;
-    log.conn.debug("conn#{id} {state}", { id: this.id, state: next });
+    if (this.#debug) log.conn.debug("conn#{id} {state}", { id: this.id, state: next });
   }
 
   async #loop(): Promise<void> {
@@ -291,7 +297,7 @@ export class Connection {
         ex = this.#precheck(head);
       } finally {
         // On arrival, so a request in progress or queued is visible when debugging.
-        if (log.access.isEnabledFor("debug")) {
+        if (this.#debugAccess) {
           log.access.debug(
             plain(
               `conn#${this.id} ${head.method} ${head.target} HTTP/1.${head.minor} (${this.#hostNote})`,
@@ -329,7 +335,7 @@ export class Connection {
         const waited = Date.now() - since;
         // At least 1: a wait is noted even when it took less than a millisecond.
         this.#queuedMs = Math.max(1, waited);
-        if (log.pool.isEnabledFor("debug")) {
+        if (this.#debugPool) {
           log.pool.debug(plain(`worker #${worker} took queued conn#${this.id} after ${waited} ms`));
         }
       }
@@ -337,10 +343,15 @@ export class Connection {
       // A plain listener that redirects to HTTPS answers everything with the redirect (after the
       // checks above), but /healthz and /metrics (answered before, own endpoints).
       const redirectTo = this.#endpoint.redirectToPort;
-      reply = own ??
-        (redirectTo === null
-          ? await route(ex, server.site)
-          : httpsRedirect(ex, this.#authority ?? this.#localAuthority(), redirectTo));
+      if (own !== null) {
+        reply = own;
+      } else if (redirectTo !== null) {
+        reply = httpsRedirect(ex, this.#authority ?? this.#localAuthority(), redirectTo);
+      } else {
+        // A cached file is answered synchronously: no extra turn of the event loop.
+        const routed = route(ex, server.site);
+        reply = routed instanceof Promise ? await routed : routed;
+      }
     } catch (error) {
       if (error instanceof PeerGone) {
         if (worker !== 0) server.pool.release(worker);
@@ -378,7 +389,11 @@ export class Connection {
       return false;
     }
     try {
-      await this.#drainBody();
+      if (this.#parser.inBody) {
+        // The end of an empty or fully read body is at hand: no read, no promise.
+        const event = this.#parser.next();
+        if (event.kind !== "end") await this.#drainBody();
+      }
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       // The response is already out; bad framing in the unread body can only end the connection.
@@ -408,9 +423,14 @@ export class Connection {
     if (authority === null) {
       this.#hostNote = "no Host, HTTP/1.0";
     } else {
-      this.#hostNote = `host ${authority} rejected`;
-      checkHost(authority, allowedHosts);
-      this.#hostNote = `host ${authority} accepted`;
+      // A persistent connection sends the same Host every time: checked once.
+      if (authority !== this.#hostAccepted) {
+        this.#hostNote = `host ${authority} rejected`;
+        checkHost(authority, allowedHosts);
+        this.#hostAccepted = authority;
+        this.#acceptedNote = `host ${authority} accepted`;
+      }
+      this.#hostNote = this.#acceptedNote;
     }
     // RFC 9110 §10.1.1: 100-continue is the only expectation defined.
     if (head.expect !== null && head.expect !== "100-continue") {
