@@ -60,7 +60,9 @@ export function methodsAllowed(path: string): string {
 
 /** 501 for an unknown method; CONNECT (authority-form) is known but never allowed. */
 export function checkMethod(method: string): void {
-  if (!KNOWN_METHODS.has(method)) throw new HttpError(501, "method not implemented");
+  if (method !== "GET" && !KNOWN_METHODS.has(method)) {
+    throw new HttpError(501, "method not implemented");
+  }
   if (method === "CONNECT") throw new HttpError(405, "CONNECT not allowed", [ALLOW_SERVER]);
 }
 
