@@ -61,7 +61,9 @@ const encoder = new TextEncoder();
 let port = 0;
 function requestBytes(): Uint8Array {
   const host = `Host: 127.0.0.1:${port}\r\n`;
-  if (!args.values.browser) return encoder.encode(`GET ${args.values.path} HTTP/1.1\r\n${host}\r\n`);
+  if (!args.values.browser) {
+    return encoder.encode(`GET ${args.values.path} HTTP/1.1\r\n${host}\r\n`);
+  }
   return encoder.encode(
     `GET ${args.values.path} HTTP/1.1\r\n${host}Connection: keep-alive\r\n` +
       `sec-ch-ua: "Chromium";v="156", "Not)A;Brand";v="24"\r\nsec-ch-ua-mobile: ?0\r\n` +
@@ -191,7 +193,9 @@ for (let round = 0; round <= rounds; round++) {
 results.sort((a, b) => a - b);
 const median = results[Math.floor(results.length / 2)] as number;
 console.log(
-  `median ${median.toFixed(3)} CPU µs/request (${Math.round(1e6 / median)} requests/s of engine work on one core; ` +
+  `median ${median.toFixed(3)} CPU µs/request (${
+    Math.round(1e6 / median)
+  } requests/s of engine work on one core; ` +
     `${Math.round(bodyBytes / answered)} bytes written per write)`,
 );
 await server.stop();

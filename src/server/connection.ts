@@ -263,7 +263,7 @@ export class Connection {
   }
 
   /** Serves one request; returns whether the connection persists. */
-  async #handle(head: RequestHead): Promise<boolean> {
+  #handle(head: RequestHead): Promise<boolean> {
     const server = this.#server;
     this.#requests++;
     server.stats.requests++;
@@ -278,131 +278,135 @@ export class Connection {
       : forwardedFor(head.fields, this.#proxies) ?? this.#peerAddress;
     this.#current = head;
     this.#answered = false;
+    return this.#exchange(head);
+  }
+
+  /**
+   * The exchange of `head`: the answer, its write, and what the connection does after it; the
+   * request is current until it ends.
+   */
+  async #exchange(head: RequestHead): Promise<boolean> {
+    const server = this.#server;
     try {
-      return await this.#exchange(head);
+      let worker = 0;
+      let reply: Reply;
+      try {
+        let ex: Exchange;
+        try {
+          ex = this.#precheck(head);
+        } finally {
+          // On arrival, so a request in progress or queued is visible when debugging.
+          if (this.#debugAccess) {
+            log.access.debug(
+              plain(
+                `conn#${this.id} ${head.method} ${head.target} HTTP/1.${head.minor} (${this.#hostNote})`,
+              ),
+            );
+          }
+        }
+        // /healthz and /metrics take no worker and no credentials: a balancer's probe and a
+        // scrape are answered even with every worker busy and the queue full (endpoints.ts).
+        const own = ownReply(ex, server);
+        // Credentials, where asked for, before any body is read and without a worker: a 401 with
+        // 100-continue pending ends the connection (persistence.ts), else the body is drained.
+        const auth = server.site.auth;
+        // A listener that only redirects to HTTPS never asks for credentials: they would cross
+        // in clear, and the redirect is all it answers anyway.
+        if (
+          own === null && auth !== null && this.#endpoint.redirectToPort === null &&
+          auth.covers(head, ex.path)
+        ) {
+          this.#user = await auth.authenticate(head.fields, this.#client);
+        }
+        const taken = own === null ? server.pool.acquire() : 0;
+        if (taken === null) {
+          if (server.stopping) throw new PoolClosedError();
+          throw new HttpError(503, "request queue full", [
+            ["Retry-After", String(server.config.retryAfterSeconds)],
+          ]);
+        }
+        if (typeof taken === "number") {
+          worker = taken;
+        } else {
+          server.noteQueued(this.id);
+          const since = Date.now();
+          worker = await taken;
+          const waited = Date.now() - since;
+          // At least 1: a wait is noted even when it took less than a millisecond.
+          this.#queuedMs = Math.max(1, waited);
+          if (this.#debugPool) {
+            log.pool.debug(
+              plain(`worker #${worker} took queued conn#${this.id} after ${waited} ms`),
+            );
+          }
+        }
+        this.#worker = worker;
+        // A plain listener that redirects to HTTPS answers everything with the redirect (after the
+        // checks above), but /healthz and /metrics (answered before, own endpoints).
+        const redirectTo = this.#endpoint.redirectToPort;
+        if (own !== null) {
+          reply = own;
+        } else if (redirectTo !== null) {
+          reply = httpsRedirect(ex, this.#authority ?? this.#localAuthority(), redirectTo);
+        } else {
+          // A cached file is answered synchronously: no extra turn of the event loop.
+          const routed = route(ex, server.site);
+          reply = routed instanceof Promise ? await routed : routed;
+        }
+      } catch (error) {
+        if (error instanceof PeerGone) {
+          if (worker !== 0) server.pool.release(worker);
+          // Unless the sweeper has answered it (408) and logged that already.
+          if (!this.#answered) this.#logExchange(head, null, 0, `aborted: ${error.message}`);
+          throw error;
+        }
+        reply = this.#errorReply(error);
+      }
+
+      // Decided once the handler has answered, so a stop that began meanwhile makes this
+      // response the connection's last.
+      const keepAlive = keepAliveAfter({
+        requested: head.keepAlive,
+        status: reply.status,
+        requestsServed: this.#requests,
+        maxRequests: server.config.maxRequestsPerConnection,
+        // While draining too: persistent clients reconnect, and a balancer routes them elsewhere.
+        stopping: server.shuttingDown,
+        // RFC 9110 §10.1.1: a client told to wait for 100 Continue may never send the body the
+        // handler did not read, so the connection cannot wait for it to be drained.
+        continuePending: this.#parser.inBody && head.expect === "100-continue" &&
+          !this.#continueSent && head.contentLength !== 0,
+      });
+      try {
+        await this.#sendReply(head, reply, keepAlive);
+        this.#answered = true;
+      } finally {
+        if (worker !== 0) server.pool.release(worker);
+      }
+
+      if (!keepAlive) {
+        this.#fate = reply.status >= 400 ? `closed after ${reply.status}` : "closed as asked";
+        await this.#linger();
+        return false;
+      }
+      try {
+        if (this.#parser.inBody) {
+          // The end of an empty or fully read body is at hand: no read, no promise.
+          const event = this.#parser.next();
+          if (event.kind !== "end") await this.#drainBody();
+        }
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        // The response is already out; bad framing in the unread body can only end the connection.
+        this.#fate = `closed: ${error.message} in the unread body (${error.status})`;
+        await this.#linger();
+        return false;
+      }
+      this.#fate = "closed by peer";
+      return true;
     } finally {
       this.#current = null;
     }
-  }
-
-  /** The exchange of `head`: the answer, its write, and what the connection does after it. */
-  async #exchange(head: RequestHead): Promise<boolean> {
-    const server = this.#server;
-
-    let worker = 0;
-    let reply: Reply;
-    try {
-      let ex: Exchange;
-      try {
-        ex = this.#precheck(head);
-      } finally {
-        // On arrival, so a request in progress or queued is visible when debugging.
-        if (this.#debugAccess) {
-          log.access.debug(
-            plain(
-              `conn#${this.id} ${head.method} ${head.target} HTTP/1.${head.minor} (${this.#hostNote})`,
-            ),
-          );
-        }
-      }
-      // /healthz and /metrics take no worker and no credentials: a balancer's probe and a
-      // scrape are answered even with every worker busy and the queue full (endpoints.ts).
-      const own = ownReply(ex, server);
-      // Credentials, where asked for, before any body is read and without a worker: a 401 with
-      // 100-continue pending ends the connection (persistence.ts), else the body is drained.
-      const auth = server.site.auth;
-      // A listener that only redirects to HTTPS never asks for credentials: they would cross
-      // in clear, and the redirect is all it answers anyway.
-      if (
-        own === null && auth !== null && this.#endpoint.redirectToPort === null &&
-        auth.covers(head, ex.path)
-      ) {
-        this.#user = await auth.authenticate(head.fields, this.#client);
-      }
-      const taken = own === null ? server.pool.acquire() : 0;
-      if (taken === null) {
-        if (server.stopping) throw new PoolClosedError();
-        throw new HttpError(503, "request queue full", [
-          ["Retry-After", String(server.config.retryAfterSeconds)],
-        ]);
-      }
-      if (typeof taken === "number") {
-        worker = taken;
-      } else {
-        server.noteQueued(this.id);
-        const since = Date.now();
-        worker = await taken;
-        const waited = Date.now() - since;
-        // At least 1: a wait is noted even when it took less than a millisecond.
-        this.#queuedMs = Math.max(1, waited);
-        if (this.#debugPool) {
-          log.pool.debug(plain(`worker #${worker} took queued conn#${this.id} after ${waited} ms`));
-        }
-      }
-      this.#worker = worker;
-      // A plain listener that redirects to HTTPS answers everything with the redirect (after the
-      // checks above), but /healthz and /metrics (answered before, own endpoints).
-      const redirectTo = this.#endpoint.redirectToPort;
-      if (own !== null) {
-        reply = own;
-      } else if (redirectTo !== null) {
-        reply = httpsRedirect(ex, this.#authority ?? this.#localAuthority(), redirectTo);
-      } else {
-        // A cached file is answered synchronously: no extra turn of the event loop.
-        const routed = route(ex, server.site);
-        reply = routed instanceof Promise ? await routed : routed;
-      }
-    } catch (error) {
-      if (error instanceof PeerGone) {
-        if (worker !== 0) server.pool.release(worker);
-        // Unless the sweeper has answered it (408) and logged that already.
-        if (!this.#answered) this.#logExchange(head, null, 0, `aborted: ${error.message}`);
-        throw error;
-      }
-      reply = this.#errorReply(error);
-    }
-
-    // Decided once the handler has answered, so a stop that began meanwhile makes this
-    // response the connection's last.
-    const keepAlive = keepAliveAfter({
-      requested: head.keepAlive,
-      status: reply.status,
-      requestsServed: this.#requests,
-      maxRequests: server.config.maxRequestsPerConnection,
-      // While draining too: persistent clients reconnect, and a balancer routes them elsewhere.
-      stopping: server.shuttingDown,
-      // RFC 9110 §10.1.1: a client told to wait for 100 Continue may never send the body the
-      // handler did not read, so the connection cannot wait for it to be drained.
-      continuePending: this.#parser.inBody && head.expect === "100-continue" &&
-        !this.#continueSent && head.contentLength !== 0,
-    });
-    try {
-      await this.#sendReply(head, reply, keepAlive);
-      this.#answered = true;
-    } finally {
-      if (worker !== 0) server.pool.release(worker);
-    }
-
-    if (!keepAlive) {
-      this.#fate = reply.status >= 400 ? `closed after ${reply.status}` : "closed as asked";
-      await this.#linger();
-      return false;
-    }
-    try {
-      if (this.#parser.inBody) {
-        // The end of an empty or fully read body is at hand: no read, no promise.
-        const event = this.#parser.next();
-        if (event.kind !== "end") await this.#drainBody();
-      }
-    } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      // The response is already out; bad framing in the unread body can only end the connection.
-      this.#fate = `closed: ${error.message} in the unread body (${error.status})`;
-      await this.#linger();
-      return false;
-    }
-    this.#fate = "closed by peer";
-    return true;
   }
 
   /**
@@ -646,19 +650,23 @@ export class Connection {
     return true;
   }
 
-  async #write(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) {
-      this.#deadlineKind = "write";
-      this.deadline = Date.now() + this.#server.config.writeTimeoutMs;
-      try {
-        offset += await this.#conn.write(bytes.subarray(offset));
-      } catch (error) {
-        throw new PeerGone(describeFailure(error, this.#expired));
-      } finally {
+  /**
+   * Writes `bytes` whole, each write under the write deadline. Not an async function: the usual
+   * case, one write that takes everything, costs one promise (the socket's) and its handler.
+   */
+  #write(bytes: Uint8Array): Promise<void> {
+    this.#deadlineKind = "write";
+    this.deadline = Date.now() + this.#server.config.writeTimeoutMs;
+    return this.#conn.write(bytes).then(
+      (n) => {
         this.deadline = 0;
-      }
-    }
+        if (n < bytes.length) return this.#write(bytes.subarray(n));
+      },
+      (error) => {
+        this.deadline = 0;
+        throw new PeerGone(describeFailure(error, this.#expired));
+      },
+    );
   }
 
   /**
