@@ -272,11 +272,10 @@ class LogWriter {
   readonly #path: string | null;
   #destination: Destination;
   /** Waiting lines; at each offset in `#marks` a placeholder stands for "·" (see `addPrefixed`). */
-  #batch = "";
+  #batch: string[] = [];
+  /** The characters in `#batch`. */
+  #batchLength = 0;
   #marks: number[] = [];
-  /** Waiting lines that are not plain ASCII, already encoded, in order before `#batch`. */
-  #encoded: Uint8Array[] = [];
-  #encodedBytes = 0;
   #dropped = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #writing: Promise<void> | null = null;
@@ -296,7 +295,8 @@ class LogWriter {
       this.#dropped++;
       return;
     }
-    this.#batch += line;
+    this.#batch.push(line);
+    this.#batchLength += line.length;
     this.#scheduled(urgent);
   }
 
@@ -312,19 +312,16 @@ class LogWriter {
       this.#dropped++;
       return;
     }
-    this.#batch += time;
-    this.#batch += INFO_PREFIX;
-    this.#marks.push(this.#batch.length);
-    this.#batch += ".";
-    this.#batch += category;
-    this.#batch += line;
-    this.#batch += "\n";
+    // Joined once per batch: a flat string encodes faster than a rope of these parts.
+    this.#batch.push(time, INFO_PREFIX, ".", category, line, "\n");
+    this.#marks.push(this.#batchLength + time.length + INFO_PREFIX.length);
+    this.#batchLength += time.length + INFO_PREFIX.length + 2 + category.length + line.length;
     this.#scheduled(false);
   }
 
   /** Characters (about bytes) waiting. */
   #waiting(): number {
-    return this.#batch.length + this.#encodedBytes;
+    return this.#batchLength;
   }
 
   #scheduled(urgent: boolean): void {
@@ -390,38 +387,23 @@ class LogWriter {
     });
   }
 
-  /** Moves the batch, encoded with its "·"s, to `#encoded`. */
-  #seal(): void {
-    if (this.#batch === "") return;
-    const bytes = encodeMarked(this.#encoder, this.#batch, this.#marks);
-    this.#batch = "";
-    this.#marks = [];
-    this.#encoded.push(bytes);
-    this.#encodedBytes += bytes.length;
-  }
-
   /** The waiting lines as one buffer, preceded by a warning if lines had to be dropped. */
   #take(): Uint8Array {
-    this.#seal();
-    const parts = this.#encoded;
-    if (this.#dropped > 0) {
-      parts.unshift(this.#encoder.encode(
-        `${rfc3339(Date.now())} [WRN] denohttpd\u00b7log: ${this.#dropped} log line(s) ` +
-          `dropped: the log did not take output for too long\n`,
-      ));
-      this.#dropped = 0;
-    }
-    this.#encoded = [];
-    this.#encodedBytes = 0;
-    if (parts.length === 1) return parts[0] as Uint8Array;
-    let total = 0;
-    for (const part of parts) total += part.length;
-    const out = new Uint8Array(total);
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
+    const lines = this.#batchLength === 0
+      ? new Uint8Array(0)
+      : encodeMarked(this.#encoder, this.#batch.join(""), this.#marks);
+    this.#batch = [];
+    this.#batchLength = 0;
+    this.#marks = [];
+    if (this.#dropped === 0) return lines;
+    const warning = this.#encoder.encode(
+      `${rfc3339(Date.now())} [WRN] denohttpd\u00b7log: ${this.#dropped} log line(s) ` +
+        `dropped: the log did not take output for too long\n`,
+    );
+    this.#dropped = 0;
+    const out = new Uint8Array(warning.length + lines.length);
+    out.set(warning);
+    out.set(lines, warning.length);
     return out;
   }
 
@@ -447,10 +429,9 @@ class LogWriter {
           // The destination is gone (closed pipe, file system error): nothing can be reported.
           if (destination === this.#destination) {
             this.#closed = true;
-            this.#batch = "";
+            this.#batch = [];
+            this.#batchLength = 0;
             this.#marks = [];
-            this.#encoded = [];
-            this.#encodedBytes = 0;
           }
           return false;
         }
