@@ -112,6 +112,23 @@ interface AccessSink {
 
 let access: AccessSink | null = null;
 let files: LogWriter[] = [];
+/** The error log's writer while info lines are wanted (after setupLogging); see `connInfo`. */
+let infoWriter: LogWriter | null = null;
+
+/**
+ * An info line of the "conn" category, exactly as LogTape would format it, written straight to
+ * the error log: every connection logs two (open, closed), and LogTape's record, filter and
+ * formatter cost more than the rest of a short connection's requests. Lines keep their order
+ * with LogTape's, which writes to the same writer synchronously. Before setupLogging (in-process
+ * tests capture LogTape's records) it goes through LogTape.
+ */
+export function connInfo(text: string): void {
+  if (infoWriter !== null) {
+    infoWriter.addPrefixed(rfc3339(Date.now()), CONN_CATEGORY, text);
+  } else {
+    log.conn.info(plain(text));
+  }
+}
 
 /**
  * Opens the log destinations and routes the loggers to them. Throws LogFileError naming the
@@ -121,6 +138,7 @@ export async function setupLogging(setup: LogSetup): Promise<void> {
   const errorWriter = new LogWriter(setup.errorLog);
   files = setup.errorLog === null ? [] : [errorWriter];
   access = null;
+  infoWriter = LEVEL_ORDER[setup.level] <= LEVEL_ORDER.info ? errorWriter : null;
   if (setup.accessLog !== "off") {
     const writer = setup.accessLog === null ? errorWriter : new LogWriter(setup.accessLog);
     if (setup.accessLog !== null) files.push(writer);
@@ -155,11 +173,17 @@ const LEVEL_ORDER: Readonly<Record<LogLevelName, number>> = {
 export function writeAccess(record: AccessRecord): void {
   if (access === null) return;
   const line = access.format(record);
-  access.writer.add(
-    access.prefixed ? `${rfc3339(record.timeMs)} [INF] denohttpd·access: ${line}\n` : `${line}\n`,
-    false,
-  );
+  if (access.prefixed) {
+    access.writer.addPrefixed(rfc3339(record.timeMs), ACCESS_CATEGORY, line);
+  } else {
+    access.writer.add(`${line}\n`, false);
+  }
 }
+
+/** An info line's prefix after its time: level and category, "·" left out (see `addPrefixed`). */
+const INFO_PREFIX = " [INF] denohttpd";
+const ACCESS_CATEGORY = "access: ";
+const CONN_CATEGORY = "conn: ";
 
 /**
  * Reopens every log file by its name (after logrotate moved it away): lines from now on go to
@@ -190,8 +214,12 @@ function rfc3339(ms: number): string {
   return lastStamp;
 }
 
-/** A batch is written once it holds this many characters... */
-const BATCH_CHARS = 64 * 1024;
+/**
+ * A batch is written once it holds this many characters (about 600 access lines): fewer, larger
+ * writes cost less per line, but a batch's string must stay below V8's large-object size
+ * (128 KiB), which its collector handles at a higher cost.
+ */
+const BATCH_CHARS = 96 * 1024;
 /** ...or this long after its first line, whichever comes first. */
 const BATCH_DELAY_MS = 50;
 /** Characters allowed to wait while the destination does not take them (a stuck pipe). */
@@ -243,13 +271,17 @@ class LogWriter {
   readonly #encoder = new TextEncoder();
   readonly #path: string | null;
   #destination: Destination;
-  #batch = "";
+  /** Waiting lines; at each offset in `#marks` a placeholder stands for "·" (see `addPrefixed`). */
+  #batch: string[] = [];
+  /** The characters in `#batch`. */
+  #batchLength = 0;
+  #marks: number[] = [];
   #dropped = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #writing: Promise<void> | null = null;
   #closed = false;
   /** Destinations replaced by a reopen, with what is still to be written to each. */
-  readonly #retired: { destination: Destination; text: string }[] = [];
+  readonly #retired: { destination: Destination; bytes: Uint8Array }[] = [];
 
   /** `path` null: stderr. */
   constructor(path: string | null) {
@@ -259,12 +291,41 @@ class LogWriter {
 
   add(line: string, urgent: boolean): void {
     if (this.#closed) return;
-    if (this.#batch.length + line.length > BACKLOG_CHARS) {
+    if (this.#waiting() + line.length > BACKLOG_CHARS) {
       this.#dropped++;
       return;
     }
-    this.#batch += line;
-    if (urgent || this.#batch.length >= BATCH_CHARS) {
+    this.#batch.push(line);
+    this.#batchLength += line.length;
+    this.#scheduled(urgent);
+  }
+
+  /**
+   * Adds the info line `${time} [INF] denohttpd·${category}${line}\n` (LogTape's layout). The
+   * "·" (U+00B7, two bytes in UTF-8) is put in when the batch is encoded: a batch of ASCII is
+   * encoded by a copy, while a single character beyond ASCII sends all of it down the
+   * encoder's slow path, which cost more than formatting the access line.
+   */
+  addPrefixed(time: string, category: string, line: string): void {
+    if (this.#closed) return;
+    if (this.#waiting() + time.length + category.length + line.length + 18 > BACKLOG_CHARS) {
+      this.#dropped++;
+      return;
+    }
+    // Joined once per batch: a flat string encodes faster than a rope of these parts.
+    this.#batch.push(time, INFO_PREFIX, ".", category, line, "\n");
+    this.#marks.push(this.#batchLength + time.length + INFO_PREFIX.length);
+    this.#batchLength += time.length + INFO_PREFIX.length + 2 + category.length + line.length;
+    this.#scheduled(false);
+  }
+
+  /** Characters (about bytes) waiting. */
+  #waiting(): number {
+    return this.#batchLength;
+  }
+
+  #scheduled(urgent: boolean): void {
+    if (urgent || this.#waiting() >= BATCH_CHARS) {
       this.#start();
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.#start(), BATCH_DELAY_MS);
@@ -281,7 +342,7 @@ class LogWriter {
     if (this.#path === null) return;
     const fresh = openAppend(this.#path);
     // What waits now was logged before the reopen: it goes to the old file, then that closes.
-    this.#retired.push({ destination: this.#destination, text: this.#take() });
+    this.#retired.push({ destination: this.#destination, bytes: this.#take() });
     this.#destination = fresh;
     this.#start();
   }
@@ -305,10 +366,9 @@ class LogWriter {
 
   /** Last resort when the process is dying: writes what waits, synchronously, best effort. */
   flushSync(): void {
-    const text = this.#take();
-    if (text === "") return;
+    const bytes = this.#take();
+    if (bytes.length === 0) return;
     try {
-      const bytes = this.#encoder.encode(text);
       for (let offset = 0; offset < bytes.length;) {
         offset += this.#destination.writeSync(bytes.subarray(offset));
       }
@@ -321,39 +381,46 @@ class LogWriter {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#writing !== null) return;
-    if (this.#batch === "" && this.#dropped === 0 && this.#retired.length === 0) return;
+    if (this.#waiting() === 0 && this.#dropped === 0 && this.#retired.length === 0) return;
     this.#writing = this.#drain().finally(() => {
       this.#writing = null;
     });
   }
 
-  /** The waiting text, preceded by a warning if lines had to be dropped. */
-  #take(): string {
-    let text = this.#batch;
-    this.#batch = "";
-    if (this.#dropped > 0) {
-      text = `${rfc3339(Date.now())} [WRN] denohttpd·log: ${this.#dropped} log line(s) ` +
-        `dropped: the log did not take output for too long\n${text}`;
-      this.#dropped = 0;
-    }
-    return text;
+  /** The waiting lines as one buffer, preceded by a warning if lines had to be dropped. */
+  #take(): Uint8Array {
+    const lines = this.#batchLength === 0
+      ? new Uint8Array(0)
+      : encodeMarked(this.#encoder, this.#batch.join(""), this.#marks);
+    this.#batch = [];
+    this.#batchLength = 0;
+    this.#marks = [];
+    if (this.#dropped === 0) return lines;
+    const warning = this.#encoder.encode(
+      `${rfc3339(Date.now())} [WRN] denohttpd\u00b7log: ${this.#dropped} log line(s) ` +
+        `dropped: the log did not take output for too long\n`,
+    );
+    this.#dropped = 0;
+    const out = new Uint8Array(warning.length + lines.length);
+    out.set(warning);
+    out.set(lines, warning.length);
+    return out;
   }
 
   async #drain(): Promise<void> {
     for (;;) {
       for (let old = this.#retired.shift(); old !== undefined; old = this.#retired.shift()) {
-        if (old.text !== "") await this.#writeAll(old.destination, old.text);
+        if (old.bytes.length > 0) await this.#writeAll(old.destination, old.bytes);
         old.destination.close();
       }
-      const text = this.#take();
-      if (text === "") return;
-      if (!await this.#writeAll(this.#destination, text)) return;
+      const bytes = this.#take();
+      if (bytes.length === 0) return;
+      if (!await this.#writeAll(this.#destination, bytes)) return;
     }
   }
 
-  /** Writes `text` whole to `destination`; false when it is gone for good. */
-  async #writeAll(destination: Destination, text: string): Promise<boolean> {
-    const bytes = this.#encoder.encode(text);
+  /** Writes `bytes` whole to `destination`; false when it is gone for good. */
+  async #writeAll(destination: Destination, bytes: Uint8Array): Promise<boolean> {
     for (let offset = 0; offset < bytes.length;) {
       try {
         offset += await destination.write(bytes.subarray(offset));
@@ -362,7 +429,9 @@ class LogWriter {
           // The destination is gone (closed pipe, file system error): nothing can be reported.
           if (destination === this.#destination) {
             this.#closed = true;
-            this.#batch = "";
+            this.#batch = [];
+            this.#batchLength = 0;
+            this.#marks = [];
           }
           return false;
         }
@@ -371,6 +440,39 @@ class LogWriter {
     }
     return true;
   }
+}
+
+/** `text` as UTF-8, with "·" (C2 B7) in place of the character at each offset in `marks`. */
+export function encodeMarked(
+  encoder: TextEncoder,
+  text: string,
+  marks: readonly number[],
+): Uint8Array {
+  const n = text.length;
+  const out = new Uint8Array(n + marks.length);
+  const { read, written } = encoder.encodeInto(text, out);
+  if (read !== n || written !== n) {
+    // Not all ASCII (a user name, a message from the system): rare, done the plain way.
+    let marked = "";
+    let from = 0;
+    for (const at of marks) {
+      marked += text.slice(from, at) + "\u00b7";
+      from = at + 1;
+    }
+    return encoder.encode(marked + text.slice(from));
+  }
+  // One byte per character: from the end, move each stretch right to make room for a "·".
+  let end = n;
+  let to = n + marks.length;
+  for (let k = marks.length - 1; k >= 0; k--) {
+    const at = marks[k] as number;
+    to -= end - (at + 1);
+    out.copyWithin(to, at + 1, end);
+    out[--to] = 0xb7;
+    out[--to] = 0xc2;
+    end = at;
+  }
+  return out;
 }
 
 const writers = new Set<LogWriter>();

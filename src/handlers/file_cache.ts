@@ -139,6 +139,8 @@ function namesSibling(siblings: readonly SiblingState[], path: string): boolean 
 export class FileCache {
   readonly capacityBytes: number;
   readonly #entries = new Map<string, Slot>();
+  /** The entry last in `#entries` (the most recently used), if known. */
+  #last: Slot | null = null;
   #bytes = 0;
   #validMs = 0;
   #watcher: Deno.FsWatcher | null = null;
@@ -254,9 +256,13 @@ export class FileCache {
       slot.confirmedAt = now;
     }
     this.#hits++;
-    // Most recently used goes last; eviction takes from the front.
-    this.#entries.delete(key);
-    this.#entries.set(key, slot);
+    // Most recently used goes last; eviction takes from the front. A hot file asked for again
+    // is already last.
+    if (this.#last !== slot) {
+      this.#entries.delete(key);
+      this.#entries.set(key, slot);
+      this.#last = slot;
+    }
     return slot.file;
   }
 
@@ -273,7 +279,9 @@ export class FileCache {
       if (this.#bytes + size <= this.capacityBytes) break;
       this.#drop(oldest, victim);
     }
-    this.#entries.set(key, { file, named: fsPath, confirmedAt: Date.now() });
+    const slot = { file, named: fsPath, confirmedAt: Date.now() };
+    this.#entries.set(key, slot);
+    this.#last = slot;
     this.#bytes += size;
   }
 

@@ -60,7 +60,8 @@ export const SMALL_FILE_BYTES = 64 * 1024;
 const SLASH = 0x2f;
 const VARY: Field = ["Vary", "Accept-Encoding"];
 
-export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply> {
+/** The reply for GET/HEAD of `ex.path`: at once from the cache, else from the disk. */
+export function serveStatic(ex: Exchange, root: StaticRoot): Reply | Promise<Reply> {
   // A path ending in "/" names a folder, served by its index.html (else see folders.ts).
   const path = ex.path === "/"
     ? "/index.html"
@@ -73,7 +74,15 @@ export async function serveStatic(ex: Exchange, root: StaticRoot): Promise<Reply
     const chosen = hit.encodings === undefined ? hit : selected(hit, hit.encodings, ex.head.fields);
     return replyFromBytes(ex, chosen.fields, chosen.validators, chosen.bytes, chosen.memo);
   }
+  return serveFromDisk(ex, root, path, named);
+}
 
+async function serveFromDisk(
+  ex: Exchange,
+  root: StaticRoot,
+  path: string,
+  named: string,
+): Promise<Reply> {
   const generation = root.cache.generation;
   // Asked for a folder's index.html; without one (an index.html folder is none), the folder.
   const index = path !== ex.path;
