@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# Installs what bench/load.ts needs on a Debian machine: wrk, nginx, curl and openssl (for its
-# TLS certificate), with apt-get, only those that are missing (as root, or via sudo). Does nothing
-# when all four are on PATH.
+# Installs what bench/load.ts needs on a Debian machine with apt-get, only the packages that are
+# missing (as root, or via sudo): wrk, curl, openssl (for its TLS certificate) and the peers nginx,
+# h2o and lighttpd with its compression module (lighttpd-mod-deflate, a package of its own).
+# Does nothing when all are present.
 #
 #   bash bench/install.sh        (`deno task bench` runs it before bench/load.ts)
 set -euo pipefail
 
+# A tool is present when it is on PATH or in /usr/sbin (nginx and lighttpd live there, which a
+# non-root PATH may lack); the Debian package names are the tool names.
+has_tool() {
+  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]
+}
+
 missing=()
-for tool in wrk nginx curl openssl; do
-  # nginx lives in /usr/sbin, which a non-root PATH may lack; the Debian package names are the
-  # tool names.
-  if ! command -v "$tool" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$tool" ]; then
-    missing+=("$tool")
-  fi
+for tool in wrk nginx curl openssl h2o lighttpd; do
+  if ! has_tool "$tool"; then missing+=("$tool"); fi
 done
+# mod_deflate is not built into Debian's lighttpd; without it lighttpd ignores deflate.* settings.
+if ! [ -e /usr/lib/lighttpd/mod_deflate.so ]; then missing+=(lighttpd-mod-deflate); fi
 if [ "${#missing[@]}" -eq 0 ]; then exit 0; fi
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -52,6 +52,8 @@ Options:
   --strict-types       serve only .html, .txt, .png, .jpg, .jpeg (anything else 415)
   --cache-control VALUE
                        send Cache-Control: VALUE with files (default: none)
+  --no-compression     send files as they are: no brotli or gzip of cached text files, no
+                       precompressed .br/.gz siblings (default: both, for clients asking)
   --listing            list folders without index.html (default: 403)
   --list-uploads       list the uploads folder too (default: 403, even with --listing)
   --max-head BYTES     request line + headers limit (default ${DEFAULT_CONFIG.maxHeadBytes})
@@ -109,6 +111,7 @@ const OPTIONS = {
   root: { type: "string" },
   "strict-types": { type: "boolean" },
   "cache-control": { type: "string" },
+  "no-compression": { type: "boolean" },
   listing: { type: "boolean" },
   "list-uploads": { type: "boolean" },
   "max-head": { type: "string" },
@@ -176,6 +179,7 @@ export function parseCli(argv: readonly string[]): CliResult {
   if (values["cache-control"] !== undefined) {
     config.cacheControl = fieldValue("cache-control", values["cache-control"]);
   }
+  if (values["no-compression"]) config.compression = false;
   if (values.listing) config.listing = true;
   if (values["list-uploads"]) config.listUploads = true;
   if (values["log-level"] !== undefined) {

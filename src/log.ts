@@ -110,6 +110,8 @@ export interface LogSetup {
 export interface ForwardedLines {
   stream: "error" | "access";
   text: string;
+  /** Offsets in `text` of placeholders that stand for "·" (see `LogWriter.addPrefixed`). */
+  marks: number[];
   /** Holds a warning or an error: to be written at once. */
   urgent: boolean;
 }
@@ -117,6 +119,7 @@ export interface ForwardedLines {
 /** What the loggers write through: a batching writer of a destination, or a thread's forwarder. */
 interface LineWriter {
   add(line: string, urgent: boolean): void;
+  addPrefixed(time: string, category: string, line: string): void;
   flush(timeoutMs: number): Promise<void>;
   flushSync(): void;
 }
@@ -138,7 +141,25 @@ interface AccessSink {
 
 let access: AccessSink | null = null;
 let files: LogWriter[] = [];
+/** The error log's writer (after setupLogging). */
 let errors: LineWriter | null = null;
+/** The error log's writer while info lines are wanted (after setupLogging); see `connInfo`. */
+let infoWriter: LineWriter | null = null;
+
+/**
+ * An info line of the "conn" category, exactly as LogTape would format it, written straight to
+ * the error log: every connection logs two (open, closed), and LogTape's record, filter and
+ * formatter cost more than the rest of a short connection's requests. Lines keep their order
+ * with LogTape's, which writes to the same writer synchronously. Before setupLogging (in-process
+ * tests capture LogTape's records) it goes through LogTape.
+ */
+export function connInfo(text: string): void {
+  if (infoWriter !== null) {
+    infoWriter.addPrefixed(rfc3339(Date.now()), CONN_CATEGORY, text);
+  } else {
+    log.conn.info(plain(text));
+  }
+}
 
 /**
  * Opens the log destinations and routes the loggers to them. Throws LogFileError naming the
@@ -152,6 +173,7 @@ export async function setupLogging(setup: LogSetup): Promise<void> {
   files = errorWriter instanceof LogWriter && setup.errorLog !== null ? [errorWriter] : [];
   errors = errorWriter;
   access = null;
+  infoWriter = LEVEL_ORDER[setup.level] <= LEVEL_ORDER.info ? errorWriter : null;
   if (setup.accessLog !== "off") {
     let writer = errorWriter;
     if (setup.accessLog !== null) {
@@ -194,11 +216,17 @@ const LEVEL_ORDER: Readonly<Record<LogLevelName, number>> = {
 export function writeAccess(record: AccessRecord): void {
   if (access === null) return;
   const line = access.format(record);
-  access.writer.add(
-    access.prefixed ? `${rfc3339(record.timeMs)} [INF] denohttpd·access: ${line}\n` : `${line}\n`,
-    false,
-  );
+  if (access.prefixed) {
+    access.writer.addPrefixed(rfc3339(record.timeMs), ACCESS_CATEGORY, line);
+  } else {
+    access.writer.add(`${line}\n`, false);
+  }
 }
+
+/** An info line's prefix after its time: level and category, "·" left out (see `addPrefixed`). */
+const INFO_PREFIX = " [INF] denohttpd";
+const ACCESS_CATEGORY = "access: ";
+const CONN_CATEGORY = "conn: ";
 
 /**
  * Writes a batch of lines a listener thread handed over (see LogSetup.forward) to the log it
@@ -207,7 +235,7 @@ export function writeAccess(record: AccessRecord): void {
 export function writeForwarded(lines: ForwardedLines): void {
   const writer = lines.stream === "error" ? errors : access?.writer ?? null;
   // Written at once: the thread has already gathered the batch for up to BATCH_DELAY_MS.
-  writer?.add(lines.text, true);
+  if (writer instanceof LogWriter) writer.addMarked(lines.text, lines.marks, true);
 }
 
 /**
@@ -239,8 +267,12 @@ function rfc3339(ms: number): string {
   return lastStamp;
 }
 
-/** A batch is written once it holds this many characters... */
-const BATCH_CHARS = 64 * 1024;
+/**
+ * A batch is written once it holds this many characters (about 600 access lines): fewer, larger
+ * writes cost less per line, but a batch's string must stay below V8's large-object size
+ * (128 KiB), which its collector handles at a higher cost.
+ */
+const BATCH_CHARS = 96 * 1024;
 /** ...or this long after its first line, whichever comes first. */
 const BATCH_DELAY_MS = 50;
 /** Characters allowed to wait while the destination does not take them (a stuck pipe). */
@@ -292,13 +324,17 @@ class LogWriter implements LineWriter {
   readonly #encoder = new TextEncoder();
   readonly #path: string | null;
   #destination: Destination;
-  #batch = "";
+  /** Waiting lines; at each offset in `#marks` a placeholder stands for "·" (see `addPrefixed`). */
+  #batch: string[] = [];
+  /** The characters in `#batch`. */
+  #batchLength = 0;
+  #marks: number[] = [];
   #dropped = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #writing: Promise<void> | null = null;
   #closed = false;
   /** Destinations replaced by a reopen, with what is still to be written to each. */
-  readonly #retired: { destination: Destination; text: string }[] = [];
+  readonly #retired: { destination: Destination; bytes: Uint8Array }[] = [];
 
   /** `path` null: stderr. */
   constructor(path: string | null) {
@@ -308,13 +344,58 @@ class LogWriter implements LineWriter {
 
   add(line: string, urgent: boolean): void {
     if (this.#closed) return;
-    if (this.#batch.length + line.length > BACKLOG_CHARS) {
-      // A thread's batch holds many lines; each counts.
-      this.#dropped += Math.max(1, line.split("\n").length - 1);
+    if (this.#waiting() + line.length > BACKLOG_CHARS) {
+      this.#dropped++;
       return;
     }
-    this.#batch += line;
-    if (urgent || this.#batch.length >= BATCH_CHARS) {
+    this.#batch.push(line);
+    this.#batchLength += line.length;
+    this.#scheduled(urgent);
+  }
+
+  /**
+   * Adds the info line `${time} [INF] denohttpd·${category}${line}\n` (LogTape's layout). The
+   * "·" (U+00B7, two bytes in UTF-8) is put in when the batch is encoded: a batch of ASCII is
+   * encoded by a copy, while a single character beyond ASCII sends all of it down the
+   * encoder's slow path, which cost more than formatting the access line.
+   */
+  addPrefixed(time: string, category: string, line: string): void {
+    if (this.#closed) return;
+    if (this.#waiting() + time.length + category.length + line.length + 18 > BACKLOG_CHARS) {
+      this.#dropped++;
+      return;
+    }
+    // Joined once per batch: a flat string encodes faster than a rope of these parts.
+    this.#batch.push(time, INFO_PREFIX, ".", category, line, "\n");
+    this.#marks.push(this.#batchLength + time.length + INFO_PREFIX.length);
+    this.#batchLength += time.length + INFO_PREFIX.length + 2 + category.length + line.length;
+    this.#scheduled(false);
+  }
+
+  /**
+   * Adds `text`, whole lines with "·" placeholders at `marks` (a thread's batch, see
+   * ForwardingWriter), as if each line had been added here.
+   */
+  addMarked(text: string, marks: readonly number[], urgent: boolean): void {
+    if (this.#closed) return;
+    if (this.#waiting() + text.length > BACKLOG_CHARS) {
+      // A thread's batch holds many lines; each counts.
+      this.#dropped += Math.max(1, text.split("\n").length - 1);
+      return;
+    }
+    for (const at of marks) this.#marks.push(this.#batchLength + at);
+    this.#batch.push(text);
+    this.#batchLength += text.length;
+    this.#scheduled(urgent);
+  }
+
+  /** Characters (about bytes) waiting. */
+  #waiting(): number {
+    return this.#batchLength;
+  }
+
+  #scheduled(urgent: boolean): void {
+    if (urgent || this.#waiting() >= BATCH_CHARS) {
       this.#start();
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.#start(), BATCH_DELAY_MS);
@@ -331,7 +412,7 @@ class LogWriter implements LineWriter {
     if (this.#path === null) return;
     const fresh = openAppend(this.#path);
     // What waits now was logged before the reopen: it goes to the old file, then that closes.
-    this.#retired.push({ destination: this.#destination, text: this.#take() });
+    this.#retired.push({ destination: this.#destination, bytes: this.#take() });
     this.#destination = fresh;
     this.#start();
   }
@@ -355,10 +436,9 @@ class LogWriter implements LineWriter {
 
   /** Last resort when the process is dying: writes what waits, synchronously, best effort. */
   flushSync(): void {
-    const text = this.#take();
-    if (text === "") return;
+    const bytes = this.#take();
+    if (bytes.length === 0) return;
     try {
-      const bytes = this.#encoder.encode(text);
       for (let offset = 0; offset < bytes.length;) {
         offset += this.#destination.writeSync(bytes.subarray(offset));
       }
@@ -371,39 +451,46 @@ class LogWriter implements LineWriter {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#writing !== null) return;
-    if (this.#batch === "" && this.#dropped === 0 && this.#retired.length === 0) return;
+    if (this.#waiting() === 0 && this.#dropped === 0 && this.#retired.length === 0) return;
     this.#writing = this.#drain().finally(() => {
       this.#writing = null;
     });
   }
 
-  /** The waiting text, preceded by a warning if lines had to be dropped. */
-  #take(): string {
-    let text = this.#batch;
-    this.#batch = "";
-    if (this.#dropped > 0) {
-      text = `${rfc3339(Date.now())} [WRN] denohttpd·log: ${this.#dropped} log line(s) ` +
-        `dropped: the log did not take output for too long\n${text}`;
-      this.#dropped = 0;
-    }
-    return text;
+  /** The waiting lines as one buffer, preceded by a warning if lines had to be dropped. */
+  #take(): Uint8Array {
+    const lines = this.#batchLength === 0
+      ? new Uint8Array(0)
+      : encodeMarked(this.#encoder, this.#batch.join(""), this.#marks);
+    this.#batch = [];
+    this.#batchLength = 0;
+    this.#marks = [];
+    if (this.#dropped === 0) return lines;
+    const warning = this.#encoder.encode(
+      `${rfc3339(Date.now())} [WRN] denohttpd\u00b7log: ${this.#dropped} log line(s) ` +
+        `dropped: the log did not take output for too long\n`,
+    );
+    this.#dropped = 0;
+    const out = new Uint8Array(warning.length + lines.length);
+    out.set(warning);
+    out.set(lines, warning.length);
+    return out;
   }
 
   async #drain(): Promise<void> {
     for (;;) {
       for (let old = this.#retired.shift(); old !== undefined; old = this.#retired.shift()) {
-        if (old.text !== "") await this.#writeAll(old.destination, old.text);
+        if (old.bytes.length > 0) await this.#writeAll(old.destination, old.bytes);
         old.destination.close();
       }
-      const text = this.#take();
-      if (text === "") return;
-      if (!await this.#writeAll(this.#destination, text)) return;
+      const bytes = this.#take();
+      if (bytes.length === 0) return;
+      if (!await this.#writeAll(this.#destination, bytes)) return;
     }
   }
 
-  /** Writes `text` whole to `destination`; false when it is gone for good. */
-  async #writeAll(destination: Destination, text: string): Promise<boolean> {
-    const bytes = this.#encoder.encode(text);
+  /** Writes `bytes` whole to `destination`; false when it is gone for good. */
+  async #writeAll(destination: Destination, bytes: Uint8Array): Promise<boolean> {
     for (let offset = 0; offset < bytes.length;) {
       try {
         offset += await destination.write(bytes.subarray(offset));
@@ -412,7 +499,9 @@ class LogWriter implements LineWriter {
           // The destination is gone (closed pipe, file system error): nothing can be reported.
           if (destination === this.#destination) {
             this.#closed = true;
-            this.#batch = "";
+            this.#batch = [];
+            this.#batchLength = 0;
+            this.#marks = [];
           }
           return false;
         }
@@ -423,15 +512,51 @@ class LogWriter implements LineWriter {
   }
 }
 
+/** `text` as UTF-8, with "·" (C2 B7) in place of the character at each offset in `marks`. */
+export function encodeMarked(
+  encoder: TextEncoder,
+  text: string,
+  marks: readonly number[],
+): Uint8Array {
+  const n = text.length;
+  const out = new Uint8Array(n + marks.length);
+  const { read, written } = encoder.encodeInto(text, out);
+  if (read !== n || written !== n) {
+    // Not all ASCII (a user name, a message from the system): rare, done the plain way.
+    let marked = "";
+    let from = 0;
+    for (const at of marks) {
+      marked += text.slice(from, at) + "\u00b7";
+      from = at + 1;
+    }
+    return encoder.encode(marked + text.slice(from));
+  }
+  // One byte per character: from the end, move each stretch right to make room for a "·".
+  let end = n;
+  let to = n + marks.length;
+  for (let k = marks.length - 1; k >= 0; k--) {
+    const at = marks[k] as number;
+    to -= end - (at + 1);
+    out.copyWithin(to, at + 1, end);
+    out[--to] = 0xb7;
+    out[--to] = 0xc2;
+    end = at;
+  }
+  return out;
+}
+
 /**
  * A listener thread's writer: gathers lines as LogWriter does (at most BATCH_CHARS, or
- * BATCH_DELAY_MS after the first; warnings and errors at once) and hands each batch, whole
- * lines only, to `forward` (a message to the main thread, which writes it).
+ * BATCH_DELAY_MS after the first; warnings and errors at once), "·" placeholders included, and
+ * hands each batch, whole lines only, to `forward` (a message to the main thread, which writes
+ * it).
  */
 class ForwardingWriter implements LineWriter {
   readonly #stream: ForwardedLines["stream"];
   readonly #forward: (lines: ForwardedLines) => void;
-  #batch = "";
+  #batch: string[] = [];
+  #batchLength = 0;
+  #marks: number[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(stream: ForwardedLines["stream"], forward: (lines: ForwardedLines) => void) {
@@ -440,13 +565,17 @@ class ForwardingWriter implements LineWriter {
   }
 
   add(line: string, urgent: boolean): void {
-    this.#batch += line;
-    if (urgent || this.#batch.length >= BATCH_CHARS) {
-      this.#send(urgent);
-    } else if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => this.#send(false), BATCH_DELAY_MS);
-      Deno.unrefTimer(this.#timer);
-    }
+    this.#batch.push(line);
+    this.#batchLength += line.length;
+    this.#scheduled(urgent);
+  }
+
+  /** See `LogWriter.addPrefixed`: the same parts, the "·" put in by the main thread's writer. */
+  addPrefixed(time: string, category: string, line: string): void {
+    this.#batch.push(time, INFO_PREFIX, ".", category, line, "\n");
+    this.#marks.push(this.#batchLength + time.length + INFO_PREFIX.length);
+    this.#batchLength += time.length + INFO_PREFIX.length + 2 + category.length + line.length;
+    this.#scheduled(false);
   }
 
   flush(): Promise<void> {
@@ -458,13 +587,25 @@ class ForwardingWriter implements LineWriter {
     this.#send(true);
   }
 
+  #scheduled(urgent: boolean): void {
+    if (urgent || this.#batchLength >= BATCH_CHARS) {
+      this.#send(urgent);
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.#send(false), BATCH_DELAY_MS);
+      Deno.unrefTimer(this.#timer);
+    }
+  }
+
   #send(urgent: boolean): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#batch === "") return;
-    const text = this.#batch;
-    this.#batch = "";
-    this.#forward({ stream: this.#stream, text, urgent });
+    if (this.#batchLength === 0) return;
+    const text = this.#batch.join("");
+    const marks = this.#marks;
+    this.#batch = [];
+    this.#batchLength = 0;
+    this.#marks = [];
+    this.#forward({ stream: this.#stream, text, marks, urgent });
   }
 }
 

@@ -10,8 +10,11 @@
  *   file systems, watch limits). Without a watcher, `validMs` is 0: every hit is a stat.
  * - An entry's bytes were read from a file that had passed the confinement check, so a hit can
  *   never reveal anything outside the root, whatever the path has become since.
- * - The memory held (file bytes and their encoded responses, see `charge`) stays within the
- *   capacity; the least recently used entries go first.
+ * - An entry made with precompressed siblings in mind (`x.css.br`, `x.css.gz`, present or not)
+ *   is as stale as its file when one of them changes, appears or goes: the watcher's events for
+ *   their paths drop it, and the confirming stat looks at them too.
+ * - The memory held (file bytes, their coded variants, and the encoded responses of each, see
+ *   `charge`) stays within the capacity; the least recently used entries go first.
  * - Every lookup (`fresh`) counts once, as a hit or a miss (for /metrics).
  */
 
@@ -27,16 +30,44 @@ export interface FileIdentity {
   ctimeMs: number;
 }
 
-export interface CachedFile {
-  /** The file's real path (symlinks resolved), as the watcher reports it. */
-  real: string;
-  identity: FileIdentity;
+/** One representation of a cached file: its content as on disk, or in a content coding. */
+export interface Representation {
   validators: Validators;
-  /** The header fields of a 200 for this file (type, disposition, validators, Accept-Ranges). */
+  /** The header fields of a 200 (type, disposition, coding, Vary, validators, Accept-Ranges). */
   fields: Field[];
   bytes: Uint8Array;
-  /** The encoded 200 responses for this file. */
+  /** The encoded 200 responses of this representation. */
   memo: ResponseMemo;
+}
+
+/** The coded variants of a cached file (compression.ts). */
+export interface Encodings {
+  /** `BR | GZIP` bits (accept_encoding.ts) of the variants there are. */
+  available: number;
+  br: Representation | null;
+  gzip: Representation | null;
+}
+
+/** A file beside a cached one whose change makes the entry stale (a precompressed sibling). */
+export interface SiblingState {
+  /** Its path under the root as named (the cached file's name and a suffix). */
+  named: string;
+  /** Its real path when it is used, as the watcher reports it; else null. */
+  real: string | null;
+  /** Its stat identity (symlinks followed), null when absent. */
+  identity: FileIdentity | null;
+}
+
+/** A cached file: its identity representation (the fields below it inherits) and variants. */
+export interface CachedFile extends Representation {
+  /** The file's real path (symlinks resolved), as the watcher reports it. */
+  real: string;
+  /** What stat says of the file (not to be confused with the identity coding). */
+  identity: FileIdentity;
+  /** Its coded variants; absent when it has none (not compressible, or compression off). */
+  encodings?: Encodings;
+  /** The siblings looked at when the entry was made (absent: none were). */
+  siblings?: readonly SiblingState[];
 }
 
 interface Slot {
@@ -48,13 +79,24 @@ interface Slot {
 
 /** The heads of up to four memo variants, the entry's objects and its fields. */
 const ENTRY_OVERHEAD_BYTES = 2048;
+/** The same for each coded variant (its memo's heads, its fields and validators). */
+const VARIANT_OVERHEAD_BYTES = 1024;
 
 /**
- * Memory an entry may hold: its bytes, up to two encoded copies in its memo (a GET on a
- * persistent connection, and on a closing one; HEAD encodings are heads only), and overhead.
+ * Memory an entry may hold: for its identity and each coded variant, the bytes, up to two
+ * encoded copies in its memo (a GET on a persistent connection, and on a closing one; HEAD
+ * encodings are heads only), and overhead.
  */
 export function charge(file: CachedFile): number {
-  return 3 * file.bytes.length + ENTRY_OVERHEAD_BYTES;
+  let bytes = 3 * file.bytes.length + ENTRY_OVERHEAD_BYTES;
+  const encodings = file.encodings;
+  if (encodings !== undefined) {
+    if (encodings.br !== null) bytes += 3 * encodings.br.bytes.length + VARIANT_OVERHEAD_BYTES;
+    if (encodings.gzip !== null) {
+      bytes += 3 * encodings.gzip.bytes.length + VARIANT_OVERHEAD_BYTES;
+    }
+  }
+  return bytes;
 }
 
 export function identityOf(info: Deno.FileInfo): FileIdentity {
@@ -72,9 +114,33 @@ export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
     a.ino === b.ino && a.dev === b.dev;
 }
 
+/** Whether every sibling is as it was: still absent, or still the same file. */
+function siblingsUnchanged(siblings: readonly SiblingState[] | undefined): boolean {
+  if (siblings === undefined) return true;
+  for (const sibling of siblings) {
+    let now: FileIdentity | null = null;
+    try {
+      now = identityOf(Deno.statSync(sibling.named));
+    } catch {
+      now = null;
+    }
+    const then = sibling.identity;
+    if (now === null ? then !== null : then === null || !sameIdentity(then, now)) return false;
+  }
+  return true;
+}
+
+/** Whether a changed `path` is one of the siblings, by either name. */
+function namesSibling(siblings: readonly SiblingState[], path: string): boolean {
+  for (const sibling of siblings) if (sibling.named === path || sibling.real === path) return true;
+  return false;
+}
+
 export class FileCache {
   readonly capacityBytes: number;
   readonly #entries = new Map<string, Slot>();
+  /** The entry last in `#entries` (the most recently used), if known. */
+  #last: Slot | null = null;
   #bytes = 0;
   #validMs = 0;
   #watcher: Deno.FsWatcher | null = null;
@@ -179,7 +245,10 @@ export class FileCache {
         this.#misses++;
         return null;
       }
-      if (!info.isFile || !sameIdentity(slot.file.identity, identityOf(info))) {
+      if (
+        !info.isFile || !sameIdentity(slot.file.identity, identityOf(info)) ||
+        !siblingsUnchanged(slot.file.siblings)
+      ) {
         this.#drop(key, slot);
         this.#misses++;
         return null;
@@ -187,9 +256,13 @@ export class FileCache {
       slot.confirmedAt = now;
     }
     this.#hits++;
-    // Most recently used goes last; eviction takes from the front.
-    this.#entries.delete(key);
-    this.#entries.set(key, slot);
+    // Most recently used goes last; eviction takes from the front. A hot file asked for again
+    // is already last.
+    if (this.#last !== slot) {
+      this.#entries.delete(key);
+      this.#entries.set(key, slot);
+      this.#last = slot;
+    }
     return slot.file;
   }
 
@@ -206,7 +279,9 @@ export class FileCache {
       if (this.#bytes + size <= this.capacityBytes) break;
       this.#drop(oldest, victim);
     }
-    this.#entries.set(key, { file, named: fsPath, confirmedAt: Date.now() });
+    const slot = { file, named: fsPath, confirmedAt: Date.now() };
+    this.#entries.set(key, slot);
+    this.#last = slot;
     this.#bytes += size;
   }
 
@@ -216,9 +291,10 @@ export class FileCache {
       const below = path + "/";
       for (const [key, slot] of this.#entries) {
         const { named } = slot;
-        const { real } = slot.file;
+        const { real, siblings } = slot.file;
         if (
-          named === path || real === path || named.startsWith(below) || real.startsWith(below)
+          named === path || real === path || named.startsWith(below) ||
+          real.startsWith(below) || (siblings !== undefined && namesSibling(siblings, path))
         ) {
           this.#drop(key, slot);
         }

@@ -60,11 +60,17 @@ export function methodsAllowed(path: string): string {
 
 /** 501 for an unknown method; CONNECT (authority-form) is known but never allowed. */
 export function checkMethod(method: string): void {
-  if (!KNOWN_METHODS.has(method)) throw new HttpError(501, "method not implemented");
+  if (method !== "GET" && !KNOWN_METHODS.has(method)) {
+    throw new HttpError(501, "method not implemented");
+  }
   if (method === "CONNECT") throw new HttpError(405, "CONNECT not allowed", [ALLOW_SERVER]);
 }
 
-export async function route(ex: Exchange, site: Site): Promise<Reply> {
+/**
+ * The reply to `ex`. Synchronous when it can be (a cached file, a refusal): the connection then
+ * answers without another turn of the event loop; a promise when the disk must be asked.
+ */
+export function route(ex: Exchange, site: Site): Reply | Promise<Reply> {
   const { method } = ex.head;
   if (ex.path === "*") throw new HttpError(405, "server-wide OPTIONS", [ALLOW_SERVER]);
   // First of all: a preflight carries no credentials, so no check that needs them may come
@@ -74,7 +80,7 @@ export async function route(ex: Exchange, site: Site): Promise<Reply> {
     if (preflight !== null) return preflight;
   }
   if (ex.path === UPLOAD_PATH) {
-    if (method === "POST") return await handleUpload(ex, site.uploads);
+    if (method === "POST") return handleUpload(ex, site.uploads);
     throw new HttpError(405, `${method} not allowed on the upload path`, [ALLOW_UPLOAD]);
   }
   if (method !== "GET" && method !== "HEAD" && method !== "POST") {
@@ -88,10 +94,12 @@ export async function route(ex: Exchange, site: Site): Promise<Reply> {
     if (method === "POST") throw new HttpError(405, "POST not allowed on a folder", [ALLOW_FILES]);
     return folderRedirect(ex);
   }
-  if (method !== "POST") {
-    return await serveStatic(inner === ex.path ? ex : { ...ex, path: inner }, root);
-  }
-  // POST to a file that exists is the wrong method; POST anywhere else names nothing.
+  if (method !== "POST") return serveStatic(inner === ex.path ? ex : { ...ex, path: inner }, root);
+  return refusePost(root, inner);
+}
+
+/** POST to a file that exists is the wrong method (405); POST anywhere else names nothing (404). */
+async function refusePost(root: StaticRoot, inner: string): Promise<never> {
   await resolveInRoot(root, inner === "/" ? "/index.html" : inner);
   throw new HttpError(405, "POST not allowed on a file", [ALLOW_FILES]);
 }

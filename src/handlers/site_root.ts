@@ -13,6 +13,7 @@ import type { ServerConfig } from "../config.ts";
 import type { Field } from "../http/response.ts";
 import { HttpError } from "../http/status.ts";
 import type { FileCache } from "./file_cache.ts";
+import { type CompressionPolicy, compressionPolicy } from "./compression.ts";
 import { isOutOfDescriptors, outOfDescriptors } from "./fs_errors.ts";
 
 /** The parts of a served root that start-up prepares. */
@@ -30,17 +31,28 @@ export interface StaticRoot extends RootParts {
   strictTypes: boolean;
   /** The `Cache-Control` field of file responses (`--cache-control`), or null. */
   cacheControl: Field | null;
+  /** How files are compressed; null: never (`--no-compression`, or the uploads folder). */
+  compression: CompressionPolicy | null;
   /** Folders without index.html get a listing (`--listing`), else 403. */
   listFolders: boolean;
   /** The uploads folder gets a listing (`--list-uploads`), else 403. */
   listUploads: boolean;
 }
 
-export function staticRoot(config: ServerConfig, parts: RootParts): StaticRoot {
+/**
+ * The served root of `parts` under `config`. `options.compression: false` for a root of uploads
+ * (`--uploads DIR`), which are never compressed (static_files.ts says why).
+ */
+export function staticRoot(
+  config: ServerConfig,
+  parts: RootParts,
+  options: { compression?: boolean } = {},
+): StaticRoot {
   return {
     ...parts,
     strictTypes: config.strictTypes,
     cacheControl: config.cacheControl === null ? null : ["Cache-Control", config.cacheControl],
+    compression: options.compression === false ? null : compressionPolicy(config),
     listFolders: config.listing,
     listUploads: config.listUploads,
   };

@@ -57,6 +57,8 @@ export function splitList(value: string): string[] {
   return out;
 }
 
+const NONE: string[] = Object.freeze([]) as unknown as string[];
+
 /** The header section of one request: lower-cased names, values with OWS trimmed. */
 export class FieldList {
   readonly names: string[] = [];
@@ -77,10 +79,13 @@ export class FieldList {
     return i < 0 ? null : this.values[i] ?? null;
   }
 
-  /** Every value of `name` (lower-case), in arrival order. */
+  /** Every value of `name` (lower-case), in arrival order (do not modify the array). */
   getAll(name: string): string[] {
+    // Most fields asked for are absent: no array for them.
+    const first = this.names.indexOf(name);
+    if (first < 0) return NONE;
     const out: string[] = [];
-    for (let i = 0; i < this.names.length; i++) {
+    for (let i = first; i < this.names.length; i++) {
       if (this.names[i] === name) out.push(this.values[i] as string);
     }
     return out;

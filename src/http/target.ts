@@ -96,13 +96,19 @@ export function decodePath(rawPath: string): string {
   }
   // Leading "/" then segments; "//x" (an absolute path smuggled in) yields an empty segment.
   // An empty last segment is a trailing "/", naming a folder (RFC 3986 §3.3).
-  const segments = path.slice(1).split("/");
-  const last = segments.length - 1;
-  for (let i = 0; i <= last; i++) {
-    const segment = segments[i];
-    if ((segment === "" && i !== last) || segment === "." || segment === "..") {
+  // Each segment is checked where it ends, without splitting the path.
+  for (let start = 1; start <= path.length;) {
+    let end = path.indexOf("/", start);
+    if (end < 0) end = path.length;
+    const length = end - start;
+    if (
+      (length === 0 && end !== path.length) ||
+      (length === 1 && path.charCodeAt(start) === 0x2e) ||
+      (length === 2 && path.charCodeAt(start) === 0x2e && path.charCodeAt(start + 1) === 0x2e)
+    ) {
       throw new HttpError(403, "dot or empty segment in path");
     }
+    start = end + 1;
   }
   return path;
 }

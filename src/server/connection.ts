@@ -22,7 +22,7 @@ import { decodePath, parseTarget, targetScheme } from "../http/target.ts";
 import { httpsRedirect } from "../handlers/redirect.ts";
 import { errorReply, type Exchange, type Reply } from "../handlers/reply.ts";
 import { checkMethod, route } from "../handlers/router.ts";
-import { log, plain } from "../log.ts";
+import { connInfo, log, plain } from "../log.ts";
 import { ownReply } from "./endpoints.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { PoolClosedError } from "./pool.ts";
@@ -94,6 +94,9 @@ export class Connection {
   /** The peer's FIN was read: nothing unread is left in the socket. */
   #peerClosed = false;
   #hostNote = "";
+  /** The last authority this connection's Host check accepted, and its note. */
+  #hostAccepted: string | null = null;
+  #acceptedNote = "";
   /** The exchange in progress: when its head was complete, its worker, its wait for one. */
   #exchangeStartedAt = 0;
   #worker = 0;
@@ -103,6 +106,13 @@ export class Connection {
   #closed = false;
   #fate = "closed by peer";
   readonly #openedAt = Date.now();
+  /**
+   * Whether debug lines are wanted, asked once per connection: asking LogTape costs more per
+   * request than parsing the head (the level is set at start-up).
+   */
+  readonly #debug = log.conn.isEnabledFor("debug");
+  readonly #debugAccess = log.access.isEnabledFor("debug");
+  readonly #debugPool = log.pool.isEnabledFor("debug");
 
   constructor(id: number, conn: Deno.Conn, server: ServerState) {
     this.id = id;
@@ -122,7 +132,7 @@ export class Connection {
 
   /** Serves requests until the connection ends; never throws. */
   async serve(): Promise<void> {
-    log.conn.info("conn#{id} open from {peer}", { id: this.id, peer: this.peer });
+    connInfo(`conn#${this.id} open from ${this.peer}`);
     try {
       await this.#loop();
     } catch (error) {
@@ -135,11 +145,7 @@ export class Connection {
       }
     } finally {
       this.#close();
-      log.conn.info("conn#{id} closed after {requests} request(s): {fate}", {
-        id: this.id,
-        requests: this.#requests,
-        fate: this.#fate,
-      });
+      connInfo(`conn#${this.id} closed after ${this.#requests} request(s): ${this.#fate}`);
     }
   }
 
@@ -202,7 +208,7 @@ export class Connection {
   #setState(next: ConnState): void {
     if (next === this.state) return;
     this.state = next;
-    log.conn.debug("conn#{id} {state}", { id: this.id, state: next });
+    if (this.#debug) log.conn.debug("conn#{id} {state}", { id: this.id, state: next });
   }
 
   async #loop(): Promise<void> {
@@ -257,7 +263,7 @@ export class Connection {
   }
 
   /** Serves one request; returns whether the connection persists. */
-  async #handle(head: RequestHead): Promise<boolean> {
+  #handle(head: RequestHead): Promise<boolean> {
     const server = this.#server;
     this.#requests++;
     server.stats.requests++;
@@ -272,122 +278,135 @@ export class Connection {
       : forwardedFor(head.fields, this.#proxies) ?? this.#peerAddress;
     this.#current = head;
     this.#answered = false;
+    return this.#exchange(head);
+  }
+
+  /**
+   * The exchange of `head`: the answer, its write, and what the connection does after it; the
+   * request is current until it ends.
+   */
+  async #exchange(head: RequestHead): Promise<boolean> {
+    const server = this.#server;
     try {
-      return await this.#exchange(head);
+      let worker = 0;
+      let reply: Reply;
+      try {
+        let ex: Exchange;
+        try {
+          ex = this.#precheck(head);
+        } finally {
+          // On arrival, so a request in progress or queued is visible when debugging.
+          if (this.#debugAccess) {
+            log.access.debug(
+              plain(
+                `conn#${this.id} ${head.method} ${head.target} HTTP/1.${head.minor} (${this.#hostNote})`,
+              ),
+            );
+          }
+        }
+        // /healthz and /metrics take no worker and no credentials: a balancer's probe and a
+        // scrape are answered even with every worker busy and the queue full (endpoints.ts).
+        const own = ownReply(ex, server);
+        // Credentials, where asked for, before any body is read and without a worker: a 401 with
+        // 100-continue pending ends the connection (persistence.ts), else the body is drained.
+        const auth = server.site.auth;
+        // A listener that only redirects to HTTPS never asks for credentials: they would cross
+        // in clear, and the redirect is all it answers anyway.
+        if (
+          own === null && auth !== null && this.#endpoint.redirectToPort === null &&
+          auth.covers(head, ex.path)
+        ) {
+          this.#user = await auth.authenticate(head.fields, this.#client);
+        }
+        const taken = own === null ? server.pool.acquire() : 0;
+        if (taken === null) {
+          if (server.stopping) throw new PoolClosedError();
+          throw new HttpError(503, "request queue full", [
+            ["Retry-After", String(server.config.retryAfterSeconds)],
+          ]);
+        }
+        if (typeof taken === "number") {
+          worker = taken;
+        } else {
+          server.noteQueued(this.id);
+          const since = Date.now();
+          worker = await taken;
+          const waited = Date.now() - since;
+          // At least 1: a wait is noted even when it took less than a millisecond.
+          this.#queuedMs = Math.max(1, waited);
+          if (this.#debugPool) {
+            log.pool.debug(
+              plain(`worker #${worker} took queued conn#${this.id} after ${waited} ms`),
+            );
+          }
+        }
+        this.#worker = worker;
+        // A plain listener that redirects to HTTPS answers everything with the redirect (after the
+        // checks above), but /healthz and /metrics (answered before, own endpoints).
+        const redirectTo = this.#endpoint.redirectToPort;
+        if (own !== null) {
+          reply = own;
+        } else if (redirectTo !== null) {
+          reply = httpsRedirect(ex, this.#authority ?? this.#localAuthority(), redirectTo);
+        } else {
+          // A cached file is answered synchronously: no extra turn of the event loop.
+          const routed = route(ex, server.site);
+          reply = routed instanceof Promise ? await routed : routed;
+        }
+      } catch (error) {
+        if (error instanceof PeerGone) {
+          if (worker !== 0) server.pool.release(worker);
+          // Unless the sweeper has answered it (408) and logged that already.
+          if (!this.#answered) this.#logExchange(head, null, 0, `aborted: ${error.message}`);
+          throw error;
+        }
+        reply = this.#errorReply(error);
+      }
+
+      // Decided once the handler has answered, so a stop that began meanwhile makes this
+      // response the connection's last.
+      const keepAlive = keepAliveAfter({
+        requested: head.keepAlive,
+        status: reply.status,
+        requestsServed: this.#requests,
+        maxRequests: server.config.maxRequestsPerConnection,
+        // While draining too: persistent clients reconnect, and a balancer routes them elsewhere.
+        stopping: server.shuttingDown,
+        // RFC 9110 §10.1.1: a client told to wait for 100 Continue may never send the body the
+        // handler did not read, so the connection cannot wait for it to be drained.
+        continuePending: this.#parser.inBody && head.expect === "100-continue" &&
+          !this.#continueSent && head.contentLength !== 0,
+      });
+      try {
+        await this.#sendReply(head, reply, keepAlive);
+        this.#answered = true;
+      } finally {
+        if (worker !== 0) server.pool.release(worker);
+      }
+
+      if (!keepAlive) {
+        this.#fate = reply.status >= 400 ? `closed after ${reply.status}` : "closed as asked";
+        await this.#linger();
+        return false;
+      }
+      try {
+        if (this.#parser.inBody) {
+          // The end of an empty or fully read body is at hand: no read, no promise.
+          const event = this.#parser.next();
+          if (event.kind !== "end") await this.#drainBody();
+        }
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        // The response is already out; bad framing in the unread body can only end the connection.
+        this.#fate = `closed: ${error.message} in the unread body (${error.status})`;
+        await this.#linger();
+        return false;
+      }
+      this.#fate = "closed by peer";
+      return true;
     } finally {
       this.#current = null;
     }
-  }
-
-  /** The exchange of `head`: the answer, its write, and what the connection does after it. */
-  async #exchange(head: RequestHead): Promise<boolean> {
-    const server = this.#server;
-
-    let worker = 0;
-    let reply: Reply;
-    try {
-      let ex: Exchange;
-      try {
-        ex = this.#precheck(head);
-      } finally {
-        // On arrival, so a request in progress or queued is visible when debugging.
-        if (log.access.isEnabledFor("debug")) {
-          log.access.debug(
-            plain(
-              `conn#${this.id} ${head.method} ${head.target} HTTP/1.${head.minor} (${this.#hostNote})`,
-            ),
-          );
-        }
-      }
-      // /healthz and /metrics take no worker and no credentials: a balancer's probe and a
-      // scrape are answered even with every worker busy and the queue full (endpoints.ts).
-      const own = ownReply(ex, server);
-      // Credentials, where asked for, before any body is read and without a worker: a 401 with
-      // 100-continue pending ends the connection (persistence.ts), else the body is drained.
-      const auth = server.site.auth;
-      // A listener that only redirects to HTTPS never asks for credentials: they would cross
-      // in clear, and the redirect is all it answers anyway.
-      if (
-        own === null && auth !== null && this.#endpoint.redirectToPort === null &&
-        auth.covers(head, ex.path)
-      ) {
-        this.#user = await auth.authenticate(head.fields, this.#client);
-      }
-      const taken = own === null ? server.pool.acquire() : 0;
-      if (taken === null) {
-        if (server.stopping) throw new PoolClosedError();
-        throw new HttpError(503, "request queue full", [
-          ["Retry-After", String(server.config.retryAfterSeconds)],
-        ]);
-      }
-      if (typeof taken === "number") {
-        worker = taken;
-      } else {
-        server.noteQueued(this.id);
-        const since = Date.now();
-        worker = await taken;
-        const waited = Date.now() - since;
-        // At least 1: a wait is noted even when it took less than a millisecond.
-        this.#queuedMs = Math.max(1, waited);
-        if (log.pool.isEnabledFor("debug")) {
-          log.pool.debug(plain(`worker #${worker} took queued conn#${this.id} after ${waited} ms`));
-        }
-      }
-      this.#worker = worker;
-      // A plain listener that redirects to HTTPS answers everything with the redirect (after the
-      // checks above), but /healthz and /metrics (answered before, own endpoints).
-      const redirectTo = this.#endpoint.redirectToPort;
-      reply = own ??
-        (redirectTo === null
-          ? await route(ex, server.site)
-          : httpsRedirect(ex, this.#authority ?? this.#localAuthority(), redirectTo));
-    } catch (error) {
-      if (error instanceof PeerGone) {
-        if (worker !== 0) server.pool.release(worker);
-        // Unless the sweeper has answered it (408) and logged that already.
-        if (!this.#answered) this.#logExchange(head, null, 0, `aborted: ${error.message}`);
-        throw error;
-      }
-      reply = this.#errorReply(error);
-    }
-
-    // Decided once the handler has answered, so a stop that began meanwhile makes this
-    // response the connection's last.
-    const keepAlive = keepAliveAfter({
-      requested: head.keepAlive,
-      status: reply.status,
-      requestsServed: this.#requests,
-      maxRequests: server.config.maxRequestsPerConnection,
-      // While draining too: persistent clients reconnect, and a balancer routes them elsewhere.
-      stopping: server.shuttingDown,
-      // RFC 9110 §10.1.1: a client told to wait for 100 Continue may never send the body the
-      // handler did not read, so the connection cannot wait for it to be drained.
-      continuePending: this.#parser.inBody && head.expect === "100-continue" &&
-        !this.#continueSent && head.contentLength !== 0,
-    });
-    try {
-      await this.#sendReply(head, reply, keepAlive);
-      this.#answered = true;
-    } finally {
-      if (worker !== 0) server.pool.release(worker);
-    }
-
-    if (!keepAlive) {
-      this.#fate = reply.status >= 400 ? `closed after ${reply.status}` : "closed as asked";
-      await this.#linger();
-      return false;
-    }
-    try {
-      await this.#drainBody();
-    } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      // The response is already out; bad framing in the unread body can only end the connection.
-      this.#fate = `closed: ${error.message} in the unread body (${error.status})`;
-      await this.#linger();
-      return false;
-    }
-    this.#fate = "closed by peer";
-    return true;
   }
 
   /**
@@ -408,9 +427,14 @@ export class Connection {
     if (authority === null) {
       this.#hostNote = "no Host, HTTP/1.0";
     } else {
-      this.#hostNote = `host ${authority} rejected`;
-      checkHost(authority, allowedHosts);
-      this.#hostNote = `host ${authority} accepted`;
+      // A persistent connection sends the same Host every time: checked once.
+      if (authority !== this.#hostAccepted) {
+        this.#hostNote = `host ${authority} rejected`;
+        checkHost(authority, allowedHosts);
+        this.#hostAccepted = authority;
+        this.#acceptedNote = `host ${authority} accepted`;
+      }
+      this.#hostNote = this.#acceptedNote;
     }
     // RFC 9110 §10.1.1: 100-continue is the only expectation defined.
     if (head.expect !== null && head.expect !== "100-continue") {
@@ -626,19 +650,23 @@ export class Connection {
     return true;
   }
 
-  async #write(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) {
-      this.#deadlineKind = "write";
-      this.deadline = Date.now() + this.#server.config.writeTimeoutMs;
-      try {
-        offset += await this.#conn.write(bytes.subarray(offset));
-      } catch (error) {
-        throw new PeerGone(describeFailure(error, this.#expired));
-      } finally {
+  /**
+   * Writes `bytes` whole, each write under the write deadline. Not an async function: the usual
+   * case, one write that takes everything, costs one promise (the socket's) and its handler.
+   */
+  #write(bytes: Uint8Array): Promise<void> {
+    this.#deadlineKind = "write";
+    this.deadline = Date.now() + this.#server.config.writeTimeoutMs;
+    return this.#conn.write(bytes).then(
+      (n) => {
         this.deadline = 0;
-      }
-    }
+        if (n < bytes.length) return this.#write(bytes.subarray(n));
+      },
+      (error) => {
+        this.deadline = 0;
+        throw new PeerGone(describeFailure(error, this.#expired));
+      },
+    );
   }
 
   /**

@@ -130,7 +130,18 @@ export interface RunningServer {
   stop(): Promise<ShutdownSummary>;
 }
 
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+export interface StartOptions {
+  /**
+   * Puts another listener in front of the one opened (same address): bench/engine.ts drives the
+   * whole engine with scripted connections this way, without sockets.
+   */
+  wrapListener?: (listener: Deno.Listener) => Deno.Listener;
+}
+
+export async function startServer(
+  config: ServerConfig,
+  options: StartOptions = {},
+): Promise<RunningServer> {
   const prepared = await prepareSite(config);
   let opened: OpenedEndpoints;
   try {
@@ -139,7 +150,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     prepared.close();
     throw error;
   }
-  const { listener, endpoints, https } = opened;
+  const { endpoints, https } = opened;
+  const listener = options.wrapListener?.(opened.listener) ?? opened.listener;
   const state = engineState(config, prepared, endpoints, {
     pool: new WorkerPool(config.poolSize, config.queueLimit),
     metrics: config.metrics ? new ServerMetrics() : null,

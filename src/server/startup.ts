@@ -191,7 +191,7 @@ export async function prepareSite(
         // Not watched: every hit is confirmed by a stat (uploads are written, rarely hot).
         cache: new FileCache(UPLOADS_CACHE_BYTES),
         uploads: uploadsDir,
-      }),
+      }, { compression: false }),
       uploadsDir,
       uploads: {
         store,

@@ -126,6 +126,11 @@ browserTest(
           const icon = await favicon;
           assert.equal(icon.status(), 200, `${path}: favicon`);
           assert.equal(icon.headers()["content-type"], "image/x-icon");
+          // Chromium asks for br (also over plain HTTP to this address) and gets it, page and
+          // favicon alike; it decodes them itself (the heading above was read from the page).
+          assert.equal(response?.headers()["content-encoding"], "br", `${path}: the page`);
+          assert.equal(icon.headers()["content-encoding"], "br", `${path}: the favicon`);
+          assert.equal(response?.headers()["vary"], "Accept-Encoding", path);
 
           const images = await page.$$eval("img", (imgs) =>
             imgs.map((img) => ({

@@ -136,3 +136,26 @@ Deno.test("Host validation: the status for each Host (and absolute-form authorit
     }
   });
 });
+
+Deno.test("Host validation: each Host is checked again after an accepted one on the same connection", async (t) => {
+  // The connection remembers the Host it last accepted; a different one must still be checked.
+  await withServer({}, async (server) => {
+    const other = server.port === 65535 ? 65534 : server.port + 1;
+    for (const row of HOST_ROWS) {
+      await t.step(`accepted Host, then ${row.name} → ${row.status}`, async () => {
+        const head = row.head.replaceAll("{PORT}", String(server.port))
+          .replaceAll("{OTHER}", String(other));
+        const client = await RawClient.connect(server.port);
+        try {
+          await client.send(`GET / HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`);
+          assert.equal((await client.response()).status, 200);
+          await client.send(head);
+          const res = await client.response();
+          assert.equal(res.status, row.status, `${JSON.stringify(head)} → ${res.status}`);
+        } finally {
+          client.close();
+        }
+      });
+    }
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * parseCli() (src/cli.ts) for the flags that shape how the site is served: --strict-types,
- * --cache-control, --listing and --list-uploads (README "Command line").
+ * --cache-control, --no-compression, --listing and --list-uploads (README "Command line").
  */
 
 import assert from "node:assert/strict";
@@ -26,6 +26,12 @@ const RUN_CASES: ReadonlyArray<{ argv: string[]; want: Partial<ServerConfig> }> 
   },
   { argv: ["--cache-control", "  max-age=60 "], want: { cacheControl: "max-age=60" } },
   { argv: ["--cache-control", 'private="a b"'], want: { cacheControl: 'private="a b"' } },
+  { argv: [], want: { compression: true } },
+  { argv: ["--no-compression"], want: { compression: false } },
+  {
+    argv: ["8000", "--no-compression", "--listing"],
+    want: { port: 8000, compression: false, listing: true },
+  },
   { argv: [], want: { listing: false, listUploads: false } },
   { argv: ["--listing"], want: { listing: true } },
   { argv: ["--list-uploads"], want: { listUploads: true } },
@@ -45,6 +51,8 @@ for (const { argv, want } of RUN_CASES) {
 const ERROR_CASES: ReadonlyArray<{ name: string; argv: string[] }> = [
   { name: "a value given to --strict-types", argv: ["--strict-types=yes"] },
   { name: "a value given to --listing", argv: ["--listing=yes"] },
+  { name: "a value given to --no-compression", argv: ["--no-compression=1"] },
+  { name: "--compression (only its negation exists)", argv: ["--compression"] },
   { name: "a value given to --list-uploads", argv: ["--list-uploads=1"] },
   { name: "--cache-control without a value", argv: ["--cache-control"] },
   { name: "empty --cache-control", argv: ["--cache-control", ""] },
@@ -69,7 +77,15 @@ for (const { name, argv } of ERROR_CASES) {
   });
 }
 
-for (const flag of ["--strict-types", "--cache-control", "--listing", "--list-uploads"]) {
+for (
+  const flag of [
+    "--strict-types",
+    "--cache-control",
+    "--no-compression",
+    "--listing",
+    "--list-uploads",
+  ]
+) {
   Deno.test(`USAGE names ${flag}`, () => {
     assert.match(USAGE, new RegExp(`^  ${flag}\\b`, "m"));
   });

@@ -5,7 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { type CachedFile, FileCache, identityOf } from "../../../src/handlers/file_cache.ts";
+import {
+  type CachedFile,
+  charge,
+  FileCache,
+  identityOf,
+  type Representation,
+  type SiblingState,
+} from "../../../src/handlers/file_cache.ts";
 import { ResponseMemo } from "../../../src/http/response.ts";
 import { fileValidators } from "../../../src/http/validators.ts";
 import { tempDir, waitFor } from "../../helpers/server.ts";
@@ -140,5 +147,92 @@ Deno.test("file cache: with a watcher, a change drops the entry without any stat
   } finally {
     cache.close();
     await dir.remove();
+  }
+});
+
+/** A coded variant of `n` bytes, as compression.ts makes them. */
+function variant(n: number): Representation {
+  return {
+    validators: fileValidators(n, 0),
+    fields: [["Content-Encoding", "br"]],
+    bytes: new Uint8Array(n),
+    memo: new ResponseMemo(),
+  };
+}
+
+/** The sibling state of `path` as it is now (its identity, or null when absent). */
+async function siblingState(path: string): Promise<SiblingState> {
+  const info = await Deno.stat(path).catch(() => null);
+  return { named: path, real: info === null ? null : path, identity: info && identityOf(info) };
+}
+
+Deno.test("charge(): coded variants count like the identity (bytes, two encodings, overhead)", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/a.txt`;
+  await Deno.writeFile(path, new Uint8Array(1000));
+  const plain = await entryFor(path);
+  assert.equal(charge(plain), 3 * 1000 + 2048);
+  const coded: CachedFile = {
+    ...plain,
+    encodings: { available: 3, br: variant(300), gzip: variant(400) },
+  };
+  assert.equal(charge(coded), 3 * 1000 + 2048 + (3 * 300 + 1024) + (3 * 400 + 1024));
+  const brOnly: CachedFile = {
+    ...plain,
+    encodings: { available: 1, br: variant(300), gzip: null },
+  };
+  assert.equal(charge(brOnly), 3 * 1000 + 2048 + 3 * 300 + 1024);
+  // The cache's count follows the charge, in and out.
+  const cache = new FileCache(64 * 1024);
+  cache.put("/a.txt", path, coded, cache.generation);
+  assert.equal(cache.bytes, charge(coded));
+  cache.put("/a.txt", path, plain, cache.generation);
+  assert.equal(cache.bytes, charge(plain));
+});
+
+Deno.test("file cache: a sibling that appears, changes or goes makes the entry stale (stat)", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/a.css`;
+  const br = `${path}.br`;
+  await Deno.writeTextFile(path, "body { color: red }");
+  const cache = new FileCache(64 * 1024);
+  const withSiblings = async () => ({
+    ...await entryFor(path),
+    siblings: [await siblingState(br), await siblingState(`${path}.gz`)],
+  });
+  cache.put("/a.css", path, await withSiblings(), cache.generation);
+  assert.ok(cache.fresh("/a.css", path), "nothing changed");
+  // Appears.
+  await Deno.writeFile(br, new Uint8Array([1, 2, 3]));
+  assert.equal(cache.fresh("/a.css", path), null, "a sibling appeared");
+  cache.put("/a.css", path, await withSiblings(), cache.generation);
+  assert.ok(cache.fresh("/a.css", path), "made with the sibling there");
+  // Changes (a new modification time).
+  await Deno.utime(br, new Date(), new Date(Date.now() + 5_000));
+  assert.equal(cache.fresh("/a.css", path), null, "the sibling changed");
+  cache.put("/a.css", path, await withSiblings(), cache.generation);
+  // Goes.
+  await Deno.remove(br);
+  assert.equal(cache.fresh("/a.css", path), null, "the sibling went");
+});
+
+Deno.test("file cache: with a watcher, a sibling appearing drops the entry without any stat", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/a.css`;
+  await Deno.writeTextFile(path, "body { color: red }");
+  const cache = new FileCache(64 * 1024);
+  try {
+    cache.watch(dir.path, 60_000, (error) => {
+      throw error;
+    });
+    const entry = {
+      ...await entryFor(path),
+      siblings: [await siblingState(`${path}.br`), await siblingState(`${path}.gz`)],
+    };
+    cache.put("/a.css", path, entry, cache.generation);
+    await Deno.writeFile(`${path}.gz`, new Uint8Array([1, 2, 3]));
+    await until("the new sibling", () => cache.fresh("/a.css", path) === null);
+  } finally {
+    cache.close();
   }
 });
