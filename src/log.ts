@@ -180,10 +180,9 @@ export function writeAccess(record: AccessRecord): void {
   }
 }
 
-/** An info line's prefix after its time: level and category, "·" left out (see `addPrefixed`). */
-const INFO_PREFIX = " [INF] denohttpd";
-const ACCESS_CATEGORY = "access: ";
-const CONN_CATEGORY = "conn: ";
+/** An info line's level and category, as LogTape writes them after the time. */
+const ACCESS_CATEGORY = new TextEncoder().encode(" [INF] denohttpd\u00b7access: ");
+const CONN_CATEGORY = new TextEncoder().encode(" [INF] denohttpd\u00b7conn: ");
 
 /**
  * Reopens every log file by its name (after logrotate moved it away): lines from now on go to
@@ -220,6 +219,8 @@ function rfc3339(ms: number): string {
  * (128 KiB), which its collector handles at a higher cost.
  */
 const BATCH_CHARS = 96 * 1024;
+/** Room past BATCH_CHARS in a batch's buffer, so that the line that fills it fits too. */
+const BUFFER_SLACK_BYTES = 16 * 1024;
 /** ...or this long after its first line, whichever comes first. */
 const BATCH_DELAY_MS = 50;
 /** Characters allowed to wait while the destination does not take them (a stuck pipe). */
@@ -271,11 +272,18 @@ class LogWriter {
   readonly #encoder = new TextEncoder();
   readonly #path: string | null;
   #destination: Destination;
-  /** Waiting lines; at each offset in `#marks` a placeholder stands for "·" (see `addPrefixed`). */
-  #batch: string[] = [];
-  /** The characters in `#batch`. */
-  #batchLength = 0;
-  #marks: number[] = [];
+  /**
+   * Waiting lines, encoded as they come (each is still in the processor's cache then; encoding
+   * a batch-sized string at the end cost four times as much): buffers already full, then the
+   * one being filled, up to `#filled`.
+   */
+  #full: Uint8Array[] = [];
+  #fullBytes = 0;
+  #buffer = new Uint8Array(0);
+  #filled = 0;
+  /** The last time `addPrefixed` was given, encoded (it repeats within a millisecond). */
+  #time = "";
+  #timeBytes = new Uint8Array(0);
   #dropped = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #writing: Promise<void> | null = null;
@@ -295,33 +303,55 @@ class LogWriter {
       this.#dropped++;
       return;
     }
-    this.#batch.push(line);
-    this.#batchLength += line.length;
+    this.#put(line);
     this.#scheduled(urgent);
   }
 
   /**
-   * Adds the info line `${time} [INF] denohttpd·${category}${line}\n` (LogTape's layout). The
-   * "·" (U+00B7, two bytes in UTF-8) is put in when the batch is encoded: a batch of ASCII is
-   * encoded by a copy, while a single character beyond ASCII sends all of it down the
-   * encoder's slow path, which cost more than formatting the access line.
+   * Adds the info line `${time}${category}${line}\n`, LogTape's layout with `category` its
+   * level and category (encoded once, not per line).
    */
-  addPrefixed(time: string, category: string, line: string): void {
+  addPrefixed(time: string, category: Uint8Array, line: string): void {
     if (this.#closed) return;
-    if (this.#waiting() + time.length + category.length + line.length + 18 > BACKLOG_CHARS) {
+    if (this.#waiting() + time.length + category.length + line.length + 1 > BACKLOG_CHARS) {
       this.#dropped++;
       return;
     }
-    // Joined once per batch: a flat string encodes faster than a rope of these parts.
-    this.#batch.push(time, INFO_PREFIX, ".", category, line, "\n");
-    this.#marks.push(this.#batchLength + time.length + INFO_PREFIX.length);
-    this.#batchLength += time.length + INFO_PREFIX.length + 2 + category.length + line.length;
+    if (time !== this.#time) {
+      this.#time = time;
+      this.#timeBytes = this.#encoder.encode(time);
+    }
+    this.#room(this.#timeBytes.length + category.length + 3 * line.length + 1);
+    this.#buffer.set(this.#timeBytes, this.#filled);
+    this.#filled += this.#timeBytes.length;
+    this.#buffer.set(category, this.#filled);
+    this.#filled += category.length;
+    this.#filled += this.#encoder.encodeInto(line, this.#buffer.subarray(this.#filled)).written;
+    this.#buffer[this.#filled++] = 0x0a;
     this.#scheduled(false);
   }
 
-  /** Characters (about bytes) waiting. */
+  /** Encodes `text` after what waits. */
+  #put(text: string): void {
+    // A UTF-16 code unit takes at most three bytes in UTF-8.
+    this.#room(3 * text.length);
+    this.#filled += this.#encoder.encodeInto(text, this.#buffer.subarray(this.#filled)).written;
+  }
+
+  /** Makes sure `bytes` fit in the buffer being filled, starting another one if not. */
+  #room(bytes: number): void {
+    if (this.#buffer.length - this.#filled >= bytes) return;
+    if (this.#filled > 0) {
+      this.#full.push(this.#buffer.subarray(0, this.#filled));
+      this.#fullBytes += this.#filled;
+    }
+    this.#buffer = new Uint8Array(Math.max(BATCH_CHARS + BUFFER_SLACK_BYTES, bytes));
+    this.#filled = 0;
+  }
+
+  /** Bytes waiting. */
   #waiting(): number {
-    return this.#batchLength;
+    return this.#fullBytes + this.#filled;
   }
 
   #scheduled(urgent: boolean): void {
@@ -389,12 +419,14 @@ class LogWriter {
 
   /** The waiting lines as one buffer, preceded by a warning if lines had to be dropped. */
   #take(): Uint8Array {
-    const lines = this.#batchLength === 0
-      ? new Uint8Array(0)
-      : encodeMarked(this.#encoder, this.#batch.join(""), this.#marks);
-    this.#batch = [];
-    this.#batchLength = 0;
-    this.#marks = [];
+    const parts = this.#full;
+    if (this.#filled > 0) parts.push(this.#buffer.subarray(0, this.#filled));
+    const lines = parts.length === 1 ? parts[0] as Uint8Array : concat(parts);
+    // The buffer's bytes go out as they are: the next line starts a new one.
+    this.#full = [];
+    this.#fullBytes = 0;
+    this.#buffer = new Uint8Array(0);
+    this.#filled = 0;
     if (this.#dropped === 0) return lines;
     const warning = this.#encoder.encode(
       `${rfc3339(Date.now())} [WRN] denohttpd\u00b7log: ${this.#dropped} log line(s) ` +
@@ -429,9 +461,9 @@ class LogWriter {
           // The destination is gone (closed pipe, file system error): nothing can be reported.
           if (destination === this.#destination) {
             this.#closed = true;
-            this.#batch = [];
-            this.#batchLength = 0;
-            this.#marks = [];
+            this.#full = [];
+            this.#fullBytes = 0;
+            this.#filled = 0;
           }
           return false;
         }
@@ -442,35 +474,15 @@ class LogWriter {
   }
 }
 
-/** `text` as UTF-8, with "·" (C2 B7) in place of the character at each offset in `marks`. */
-export function encodeMarked(
-  encoder: TextEncoder,
-  text: string,
-  marks: readonly number[],
-): Uint8Array {
-  const n = text.length;
-  const out = new Uint8Array(n + marks.length);
-  const { read, written } = encoder.encodeInto(text, out);
-  if (read !== n || written !== n) {
-    // Not all ASCII (a user name, a message from the system): rare, done the plain way.
-    let marked = "";
-    let from = 0;
-    for (const at of marks) {
-      marked += text.slice(from, at) + "\u00b7";
-      from = at + 1;
-    }
-    return encoder.encode(marked + text.slice(from));
-  }
-  // One byte per character: from the end, move each stretch right to make room for a "·".
-  let end = n;
-  let to = n + marks.length;
-  for (let k = marks.length - 1; k >= 0; k--) {
-    const at = marks[k] as number;
-    to -= end - (at + 1);
-    out.copyWithin(to, at + 1, end);
-    out[--to] = 0xb7;
-    out[--to] = 0xc2;
-    end = at;
+/** `parts` one after another in one buffer. */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
   }
   return out;
 }
