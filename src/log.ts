@@ -9,11 +9,11 @@
  * (`reopenLogs`, for logrotate). Until `setupLogging` runs (as in in-process tests) nothing is
  * written.
  *
- * With several listener threads (`--threads`) only the main thread writes: each thread's lines
- * are gathered in the same way and handed over in batches of whole lines (`forward`), and the
- * main thread appends each batch to its own writers (`writeForwarded`). So lines of different
- * threads never interleave within a line, whatever the destination (pipe, file, terminal), and
- * reopening the files (logrotate) is done in one place for all threads.
+ * With several listener threads (`--threads`) only the main thread writes: each thread gathers
+ * and encodes its lines in the same way, and hands every batch of whole lines over (`forward`)
+ * where it would have written it; the main thread appends the batch to its own writer
+ * (`writeForwarded`). So lines of different threads never interleave within a line, whatever
+ * the destination (pipe, file, terminal), and the files are reopened (logrotate) in one place.
  */
 
 import {
@@ -100,28 +100,16 @@ export interface LogSetup {
   accessLog: string | null;
   accessFormat: AccessFormat;
   /**
-   * A listener thread's: lines are handed to this function in batches instead of written (the
-   * main thread writes them, see `writeForwarded`); no file is opened.
+   * A listener thread's: every batch of lines goes to this function instead of a destination
+   * (the main thread writes it, see `writeForwarded`); no file is opened.
    */
   forward?: (lines: ForwardedLines) => void;
 }
 
-/** A batch of whole lines a thread hands to the main thread, for the error or the access log. */
+/** A batch of whole lines, encoded, that a thread hands to the main thread for one of the logs. */
 export interface ForwardedLines {
   stream: "error" | "access";
-  text: string;
-  /** Offsets in `text` of placeholders that stand for "·" (see `LogWriter.addPrefixed`). */
-  marks: number[];
-  /** Holds a warning or an error: to be written at once. */
-  urgent: boolean;
-}
-
-/** What the loggers write through: a batching writer of a destination, or a thread's forwarder. */
-interface LineWriter {
-  add(line: string, urgent: boolean): void;
-  addPrefixed(time: string, category: string, line: string): void;
-  flush(timeoutMs: number): Promise<void>;
-  flushSync(): void;
+  bytes: Uint8Array<ArrayBuffer>;
 }
 
 /** A log file that cannot be opened (at start-up: the caller exits with one line). */
@@ -133,7 +121,7 @@ export class LogFileError extends Error {
 }
 
 interface AccessSink {
-  writer: LineWriter;
+  writer: LogWriter;
   format: (record: AccessRecord) => string;
   /** Text lines get the error log's prefix (time, level, category). */
   prefixed: boolean;
@@ -142,9 +130,9 @@ interface AccessSink {
 let access: AccessSink | null = null;
 let files: LogWriter[] = [];
 /** The error log's writer (after setupLogging). */
-let errors: LineWriter | null = null;
+let errors: LogWriter | null = null;
 /** The error log's writer while info lines are wanted (after setupLogging); see `connInfo`. */
-let infoWriter: LineWriter | null = null;
+let infoWriter: LogWriter | null = null;
 
 /**
  * An info line of the "conn" category, exactly as LogTape would format it, written straight to
@@ -167,24 +155,16 @@ export function connInfo(text: string): void {
  */
 export async function setupLogging(setup: LogSetup): Promise<void> {
   const { forward } = setup;
-  const errorWriter: LineWriter = forward === undefined
-    ? new LogWriter(setup.errorLog)
-    : new ForwardingWriter("error", forward);
-  files = errorWriter instanceof LogWriter && setup.errorLog !== null ? [errorWriter] : [];
+  const writerOf = (path: string | null, stream: ForwardedLines["stream"]) =>
+    forward === undefined ? new LogWriter(path) : new LogWriter(null, forwarding(stream, forward));
+  const errorWriter = writerOf(setup.errorLog, "error");
+  files = setup.errorLog === null || forward !== undefined ? [] : [errorWriter];
   errors = errorWriter;
   access = null;
   infoWriter = LEVEL_ORDER[setup.level] <= LEVEL_ORDER.info ? errorWriter : null;
   if (setup.accessLog !== "off") {
-    let writer = errorWriter;
-    if (setup.accessLog !== null) {
-      if (forward === undefined) {
-        const file = new LogWriter(setup.accessLog);
-        files.push(file);
-        writer = file;
-      } else {
-        writer = new ForwardingWriter("access", forward);
-      }
-    }
+    const writer = setup.accessLog === null ? errorWriter : writerOf(setup.accessLog, "access");
+    if (setup.accessLog !== null && forward === undefined) files.push(writer);
     // Access lines are info: a quieter error log leaves them out unless they have a file.
     const wanted = setup.accessLog !== null || LEVEL_ORDER[setup.level] <= LEVEL_ORDER.info;
     if (wanted) {
@@ -223,10 +203,9 @@ export function writeAccess(record: AccessRecord): void {
   }
 }
 
-/** An info line's prefix after its time: level and category, "·" left out (see `addPrefixed`). */
-const INFO_PREFIX = " [INF] denohttpd";
-const ACCESS_CATEGORY = "access: ";
-const CONN_CATEGORY = "conn: ";
+/** An info line's level and category, as LogTape writes them after the time. */
+const ACCESS_CATEGORY = new TextEncoder().encode(" [INF] denohttpd\u00b7access: ");
+const CONN_CATEGORY = new TextEncoder().encode(" [INF] denohttpd\u00b7conn: ");
 
 /**
  * Writes a batch of lines a listener thread handed over (see LogSetup.forward) to the log it
@@ -234,8 +213,8 @@ const CONN_CATEGORY = "conn: ";
  */
 export function writeForwarded(lines: ForwardedLines): void {
   const writer = lines.stream === "error" ? errors : access?.writer ?? null;
-  // Written at once: the thread has already gathered the batch for up to BATCH_DELAY_MS.
-  if (writer instanceof LogWriter) writer.addMarked(lines.text, lines.marks, true);
+  // Written at once: the thread has gathered the batch already, for up to BATCH_DELAY_MS.
+  writer?.addBytes(lines.bytes, true);
 }
 
 /**
@@ -273,6 +252,8 @@ function rfc3339(ms: number): string {
  * (128 KiB), which its collector handles at a higher cost.
  */
 const BATCH_CHARS = 96 * 1024;
+/** Room past BATCH_CHARS in a batch's buffer, so that the line that fills it fits too. */
+const BUFFER_SLACK_BYTES = 16 * 1024;
 /** ...or this long after its first line, whichever comes first. */
 const BATCH_DELAY_MS = 50;
 /** Characters allowed to wait while the destination does not take them (a stuck pipe). */
@@ -294,6 +275,21 @@ const STDERR: Destination = {
   writeSync: (bytes) => Deno.stderr.writeSync(bytes),
   close: () => {},
 };
+
+/**
+ * A listener thread's destination: each batch, whole lines, is handed to `forward` (a copy, moved
+ * to the main thread without another) and counts as written at once.
+ */
+function forwarding(
+  stream: ForwardedLines["stream"],
+  forward: (lines: ForwardedLines) => void,
+): Destination {
+  const send = (bytes: Uint8Array) => {
+    forward({ stream, bytes: bytes.slice() });
+    return bytes.length;
+  };
+  return { write: (bytes) => Promise.resolve(send(bytes)), writeSync: send, close: () => {} };
+}
 
 function openAppend(path: string): Destination {
   try {
@@ -320,15 +316,22 @@ function openAppend(path: string): Destination {
  * keeps serving. Warnings and errors are written at once, the rest at most BATCH_DELAY_MS late.
  * A reopen takes effect between two writes: no line is split between the old and new file.
  */
-class LogWriter implements LineWriter {
+class LogWriter {
   readonly #encoder = new TextEncoder();
   readonly #path: string | null;
   #destination: Destination;
-  /** Waiting lines; at each offset in `#marks` a placeholder stands for "·" (see `addPrefixed`). */
-  #batch: string[] = [];
-  /** The characters in `#batch`. */
-  #batchLength = 0;
-  #marks: number[] = [];
+  /**
+   * Waiting lines, encoded as they come (each is still in the processor's cache then; encoding
+   * a batch-sized string at the end cost four times as much): buffers already full, then the
+   * one being filled, up to `#filled`.
+   */
+  #full: Uint8Array[] = [];
+  #fullBytes = 0;
+  #buffer = new Uint8Array(0);
+  #filled = 0;
+  /** The last time `addPrefixed` was given, encoded (it repeats within a millisecond). */
+  #time = "";
+  #timeBytes = new Uint8Array(0);
   #dropped = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #writing: Promise<void> | null = null;
@@ -336,10 +339,10 @@ class LogWriter implements LineWriter {
   /** Destinations replaced by a reopen, with what is still to be written to each. */
   readonly #retired: { destination: Destination; bytes: Uint8Array }[] = [];
 
-  /** `path` null: stderr. */
-  constructor(path: string | null) {
+  /** `path` null: stderr, or `destination` (a listener thread's, see `forwarding`). */
+  constructor(path: string | null, destination?: Destination) {
     this.#path = path;
-    this.#destination = path === null ? STDERR : openAppend(path);
+    this.#destination = path === null ? destination ?? STDERR : openAppend(path);
   }
 
   add(line: string, urgent: boolean): void {
@@ -348,50 +351,80 @@ class LogWriter implements LineWriter {
       this.#dropped++;
       return;
     }
-    this.#batch.push(line);
-    this.#batchLength += line.length;
+    this.#put(line);
     this.#scheduled(urgent);
   }
 
   /**
-   * Adds the info line `${time} [INF] denohttpd·${category}${line}\n` (LogTape's layout). The
-   * "·" (U+00B7, two bytes in UTF-8) is put in when the batch is encoded: a batch of ASCII is
-   * encoded by a copy, while a single character beyond ASCII sends all of it down the
-   * encoder's slow path, which cost more than formatting the access line.
+   * Adds the info line `${time}${category}${line}\n`, LogTape's layout with `category` its
+   * level and category (encoded once, not per line).
    */
-  addPrefixed(time: string, category: string, line: string): void {
+  addPrefixed(time: string, category: Uint8Array, line: string): void {
     if (this.#closed) return;
-    if (this.#waiting() + time.length + category.length + line.length + 18 > BACKLOG_CHARS) {
+    if (this.#waiting() + time.length + category.length + line.length + 1 > BACKLOG_CHARS) {
       this.#dropped++;
       return;
     }
-    // Joined once per batch: a flat string encodes faster than a rope of these parts.
-    this.#batch.push(time, INFO_PREFIX, ".", category, line, "\n");
-    this.#marks.push(this.#batchLength + time.length + INFO_PREFIX.length);
-    this.#batchLength += time.length + INFO_PREFIX.length + 2 + category.length + line.length;
+    if (time !== this.#time) {
+      this.#time = time;
+      this.#timeBytes = this.#encoder.encode(time);
+    }
+    this.#room(this.#timeBytes.length + category.length + 3 * line.length + 1);
+    this.#buffer.set(this.#timeBytes, this.#filled);
+    this.#filled += this.#timeBytes.length;
+    this.#buffer.set(category, this.#filled);
+    this.#filled += category.length;
+    this.#filled += this.#encoder.encodeInto(line, this.#buffer.subarray(this.#filled)).written;
+    this.#buffer[this.#filled++] = 0x0a;
     this.#scheduled(false);
   }
 
   /**
-   * Adds `text`, whole lines with "·" placeholders at `marks` (a thread's batch, see
-   * ForwardingWriter), as if each line had been added here.
+   * Adds `bytes`, whole lines already encoded (a listener thread's batch, see `forwarding`), as
+   * if each line had been added here.
    */
-  addMarked(text: string, marks: readonly number[], urgent: boolean): void {
+  addBytes(bytes: Uint8Array, urgent: boolean): void {
     if (this.#closed) return;
-    if (this.#waiting() + text.length > BACKLOG_CHARS) {
+    if (this.#waiting() + bytes.length > BACKLOG_CHARS) {
       // A thread's batch holds many lines; each counts.
-      this.#dropped += Math.max(1, text.split("\n").length - 1);
+      let lines = 0;
+      for (const byte of bytes) if (byte === 0x0a) lines++;
+      this.#dropped += Math.max(1, lines);
       return;
     }
-    for (const at of marks) this.#marks.push(this.#batchLength + at);
-    this.#batch.push(text);
-    this.#batchLength += text.length;
+    // Kept as it is, after what waits: no copy.
+    if (this.#filled > 0) {
+      this.#full.push(this.#buffer.subarray(0, this.#filled));
+      this.#fullBytes += this.#filled;
+      this.#buffer = this.#buffer.subarray(this.#filled);
+      this.#filled = 0;
+    }
+    this.#full.push(bytes);
+    this.#fullBytes += bytes.length;
     this.#scheduled(urgent);
   }
 
-  /** Characters (about bytes) waiting. */
+  /** Encodes `text` after what waits. */
+  #put(text: string): void {
+    // A UTF-16 code unit takes at most three bytes in UTF-8.
+    this.#room(3 * text.length);
+    this.#filled += this.#encoder.encodeInto(text, this.#buffer.subarray(this.#filled)).written;
+  }
+
+  /** Makes sure `bytes` fit in the buffer being filled, starting another one if not. */
+  #room(bytes: number): void {
+    if (this.#buffer.length - this.#filled >= bytes) return;
+    if (this.#filled > 0) {
+      this.#full.push(this.#buffer.subarray(0, this.#filled));
+      this.#fullBytes += this.#filled;
+    }
+    this.#buffer = new Uint8Array(Math.max(BATCH_CHARS + BUFFER_SLACK_BYTES, bytes));
+    this.#filled = 0;
+  }
+
+  /** Bytes waiting. */
   #waiting(): number {
-    return this.#batchLength;
+    return this.#fullBytes + this.#filled;
   }
 
   #scheduled(urgent: boolean): void {
@@ -459,12 +492,14 @@ class LogWriter implements LineWriter {
 
   /** The waiting lines as one buffer, preceded by a warning if lines had to be dropped. */
   #take(): Uint8Array {
-    const lines = this.#batchLength === 0
-      ? new Uint8Array(0)
-      : encodeMarked(this.#encoder, this.#batch.join(""), this.#marks);
-    this.#batch = [];
-    this.#batchLength = 0;
-    this.#marks = [];
+    const parts = this.#full;
+    if (this.#filled > 0) parts.push(this.#buffer.subarray(0, this.#filled));
+    const lines = parts.length === 1 ? parts[0] as Uint8Array : concat(parts);
+    // The buffer's bytes go out as they are: the next line starts a new one.
+    this.#full = [];
+    this.#fullBytes = 0;
+    this.#buffer = new Uint8Array(0);
+    this.#filled = 0;
     if (this.#dropped === 0) return lines;
     const warning = this.#encoder.encode(
       `${rfc3339(Date.now())} [WRN] denohttpd\u00b7log: ${this.#dropped} log line(s) ` +
@@ -499,9 +534,9 @@ class LogWriter implements LineWriter {
           // The destination is gone (closed pipe, file system error): nothing can be reported.
           if (destination === this.#destination) {
             this.#closed = true;
-            this.#batch = [];
-            this.#batchLength = 0;
-            this.#marks = [];
+            this.#full = [];
+            this.#fullBytes = 0;
+            this.#filled = 0;
           }
           return false;
         }
@@ -512,106 +547,22 @@ class LogWriter implements LineWriter {
   }
 }
 
-/** `text` as UTF-8, with "·" (C2 B7) in place of the character at each offset in `marks`. */
-export function encodeMarked(
-  encoder: TextEncoder,
-  text: string,
-  marks: readonly number[],
-): Uint8Array {
-  const n = text.length;
-  const out = new Uint8Array(n + marks.length);
-  const { read, written } = encoder.encodeInto(text, out);
-  if (read !== n || written !== n) {
-    // Not all ASCII (a user name, a message from the system): rare, done the plain way.
-    let marked = "";
-    let from = 0;
-    for (const at of marks) {
-      marked += text.slice(from, at) + "\u00b7";
-      from = at + 1;
-    }
-    return encoder.encode(marked + text.slice(from));
-  }
-  // One byte per character: from the end, move each stretch right to make room for a "·".
-  let end = n;
-  let to = n + marks.length;
-  for (let k = marks.length - 1; k >= 0; k--) {
-    const at = marks[k] as number;
-    to -= end - (at + 1);
-    out.copyWithin(to, at + 1, end);
-    out[--to] = 0xb7;
-    out[--to] = 0xc2;
-    end = at;
+/** `parts` one after another in one buffer. */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
   }
   return out;
 }
 
-/**
- * A listener thread's writer: gathers lines as LogWriter does (at most BATCH_CHARS, or
- * BATCH_DELAY_MS after the first; warnings and errors at once), "·" placeholders included, and
- * hands each batch, whole lines only, to `forward` (a message to the main thread, which writes
- * it).
- */
-class ForwardingWriter implements LineWriter {
-  readonly #stream: ForwardedLines["stream"];
-  readonly #forward: (lines: ForwardedLines) => void;
-  #batch: string[] = [];
-  #batchLength = 0;
-  #marks: number[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+const writers = new Set<LogWriter>();
 
-  constructor(stream: ForwardedLines["stream"], forward: (lines: ForwardedLines) => void) {
-    this.#stream = stream;
-    this.#forward = forward;
-  }
-
-  add(line: string, urgent: boolean): void {
-    this.#batch.push(line);
-    this.#batchLength += line.length;
-    this.#scheduled(urgent);
-  }
-
-  /** See `LogWriter.addPrefixed`: the same parts, the "·" put in by the main thread's writer. */
-  addPrefixed(time: string, category: string, line: string): void {
-    this.#batch.push(time, INFO_PREFIX, ".", category, line, "\n");
-    this.#marks.push(this.#batchLength + time.length + INFO_PREFIX.length);
-    this.#batchLength += time.length + INFO_PREFIX.length + 2 + category.length + line.length;
-    this.#scheduled(false);
-  }
-
-  flush(): Promise<void> {
-    this.#send(false);
-    return Promise.resolve();
-  }
-
-  flushSync(): void {
-    this.#send(true);
-  }
-
-  #scheduled(urgent: boolean): void {
-    if (urgent || this.#batchLength >= BATCH_CHARS) {
-      this.#send(urgent);
-    } else if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => this.#send(false), BATCH_DELAY_MS);
-      Deno.unrefTimer(this.#timer);
-    }
-  }
-
-  #send(urgent: boolean): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#batchLength === 0) return;
-    const text = this.#batch.join("");
-    const marks = this.#marks;
-    this.#batch = [];
-    this.#batchLength = 0;
-    this.#marks = [];
-    this.#forward({ stream: this.#stream, text, marks, urgent });
-  }
-}
-
-const writers = new Set<LineWriter>();
-
-function batchedSink(writer: LineWriter, formatter: TextFormatter): Sink & AsyncDisposable {
+function batchedSink(writer: LogWriter, formatter: TextFormatter): Sink & AsyncDisposable {
   writers.add(writer);
   const sink = (record: LogRecord) => {
     const urgent = record.level === "warning" || record.level === "error" ||
@@ -625,7 +576,7 @@ function batchedSink(writer: LineWriter, formatter: TextFormatter): Sink & Async
   });
 }
 
-function allWriters(): Set<LineWriter> {
+function allWriters(): Set<LogWriter> {
   const all = new Set(writers);
   for (const file of files) all.add(file);
   if (access !== null) all.add(access.writer);

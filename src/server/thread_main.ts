@@ -33,7 +33,7 @@ const PUBLISH_MS = 100;
 
 const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent) => void) | null;
-  postMessage(message: FromThread): void;
+  postMessage(message: FromThread, transfer?: Transferable[]): void;
   close(): void;
 };
 
@@ -92,7 +92,8 @@ async function start(init: ThreadInit): Promise<void> {
     errorLog: config.errorLog,
     accessLog: config.accessLog,
     accessFormat: config.logFormat,
-    forward: (lines) => post({ type: "log", lines }),
+    // The batch's buffer is moved, not copied again.
+    forward: (lines) => scope.postMessage({ type: "log", lines }, [lines.bytes.buffer]),
   });
   const metrics = shared.metrics === null ? null : new ServerMetrics({
     buffer: shared.metrics,

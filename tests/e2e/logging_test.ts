@@ -175,3 +175,45 @@ async function waitForLine(log: () => string, pattern: RegExp): Promise<string> 
   });
   return find()!;
 }
+
+Deno.test({
+  name: "log: lines beyond ASCII (a user's name) are written as UTF-8 among ASCII ones",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await withSpawnedServer(["0", "--auth", "jürgen:pässwörd", "--auth-scope", "all"], async (
+      server,
+    ) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      const credentials = btoa(String.fromCharCode(...new TextEncoder().encode("jürgen:pässwörd")));
+      const request = (target: string) =>
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n` +
+        `Authorization: Basic ${credentials}\r\n\r\n`;
+      await conn.write(
+        new TextEncoder().encode(request("/sample.txt?a") + request("/sample.txt?b")),
+      );
+      const reader = new Uint8Array(64 * 1024);
+      let received = "";
+      while ((received.match(/HTTP\/1\.1 200/g) ?? []).length < 2) {
+        const n = await conn.read(reader);
+        if (n === null) break;
+        received += new TextDecoder().decode(reader.subarray(0, n));
+      }
+      conn.close();
+      server.process.kill("SIGTERM");
+      assert.equal((await server.status).code, 0);
+      const log = server.log();
+      for (const target of ["/sample.txt?a", "/sample.txt?b"]) {
+        assert.match(
+          log,
+          new RegExp(
+            ` \\[INF\\] denohttpd·access: conn#\\d+ GET \\${target.replace("?", "\\?")} ` +
+              `HTTP/1\\.1 \\(host 127\\.0\\.0\\.1:\\d+ accepted, user jürgen\\) -> 200 OK`,
+          ),
+        );
+      }
+      assert.match(log, / \[INF\] denohttpd·conn: conn#\d+ open from 127\.0\.0\.1:\d+\n/);
+      assert.ok(!log.includes("\ufffd"), "nothing was mis-encoded");
+    });
+  },
+});
