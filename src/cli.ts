@@ -86,8 +86,8 @@ Options:
   --drain SECONDS      on stop, go on serving for SECONDS while /healthz answers 503 and every
                        response closes its connection, then stop (default 0: stop at once)
   --threads N|auto     serve in N listener threads sharing the port (auto: one per CPU, at
-                       most the pool); the pool and queue are split between them (default 1;
-                       needs --unstable-net and --allow-read of the program, see start:threads)
+                       most the pool); each serves a share of the pool (default 1; needs
+                       --unstable-net and --allow-read of the program, see start:threads)
   --auth-file FILE     users and bcrypt hashes (made with htpasswd -B); requests in
                        --auth-scope need one of them (HTTP Basic), else 401
   --auth USER:PASSWORD a user for quick use (repeatable; hashed at start, but visible in the

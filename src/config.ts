@@ -173,7 +173,7 @@ export interface ServerConfig {
   /**
    * `--threads`: listener threads (Deno workers, each with its own listener on the port, shared
    * with SO_REUSEPORT); 1 serves on the main thread alone. Each thread serves a share of the
-   * pool and of the queue (see threads.ts).
+   * pool; the queue's bound is one for all (see threads.ts).
    */
   threads: number;
 }
@@ -338,8 +338,8 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = {
   // None, as nginx, Go's Shutdown and Deno.serve: a stop (Ctrl+C in a terminal) begins at once.
   // Behind a balancer that probes /healthz, its probe interval times its failure threshold.
   drainMs: 0,
-  // One, as before: a thread per core is the operator's choice (`auto`), since the pool, the
-  // queue and the checks at once are then split between threads and the sandbox must let the
-  // threads load the program (README "Threads").
+  // One, as before: a thread per core is the operator's choice (`auto`), since the pool and the
+  // checks at once are then split between threads and the sandbox must let the threads load the
+  // program (README "Threads").
   threads: 1,
 };

@@ -6,7 +6,8 @@
  * threads. Each worker owns one file buffer, so streaming memory is poolSize x chunk size.
  *
  * Invariants: busy + free === size; a waiter is resumed only by `release`, strictly in arrival
- * order; the queue never holds more than `queueLimit` waiters.
+ * order; the queue never holds more than `queueLimit` waiters. With a shared count (listener
+ * threads, see threads.ts) the pools holding it together never hold more than `queueLimit`.
  */
 
 export interface PoolSnapshot {
@@ -42,9 +43,19 @@ export class WorkerPool {
   #rejected = 0;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
+  /** Waiters of every pool that holds it (Int32Array over a SharedArrayBuffer); null: this one's. */
+  readonly #sharedQueued: Int32Array | null;
 
-  /** `firstWorker`: the number of the first worker (a thread's share of `--pool`, see threads.ts). */
-  constructor(size: number, queueLimit: number, firstWorker = 1) {
+  /**
+   * `firstWorker`: the number of the first worker (a thread's share of `--pool`); `sharedQueued`:
+   * a count of waiters shared with other threads' pools, `queueLimit` bounding them together.
+   */
+  constructor(
+    size: number,
+    queueLimit: number,
+    firstWorker = 1,
+    sharedQueued: Int32Array | null = null,
+  ) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError("pool size must be >= 1");
     if (!Number.isInteger(queueLimit) || queueLimit < 0) {
       throw new RangeError("queue limit must be >= 0");
@@ -52,6 +63,7 @@ export class WorkerPool {
     this.size = size;
     this.queueLimit = queueLimit;
     this.#free = Array.from({ length: size }, (_, i) => firstWorker + size - 1 - i);
+    this.#sharedQueued = sharedQueued;
   }
 
   get busy(): number {
@@ -73,11 +85,20 @@ export class WorkerPool {
       this.#served++;
       return worker;
     }
-    if (this.queued >= this.queueLimit) {
+    if (!this.#mayQueue()) {
       this.#rejected++;
       return null;
     }
     return new Promise<number>((resolve, reject) => this.#queue.push({ resolve, reject }));
+  }
+
+  /** Whether one more may wait: in this queue, or in all that share the count (counted then). */
+  #mayQueue(): boolean {
+    const shared = this.#sharedQueued;
+    if (shared === null) return this.queued < this.queueLimit;
+    if (Atomics.add(shared, 0, 1) < this.queueLimit) return true;
+    Atomics.sub(shared, 0, 1);
+    return false;
   }
 
   /** Returns `worker` to the pool, or hands it straight to the longest-waiting request. */
@@ -91,6 +112,7 @@ export class WorkerPool {
         this.#queueHead = 0;
       }
       this.#served++;
+      if (this.#sharedQueued !== null) Atomics.sub(this.#sharedQueued, 0, 1);
       waiter.resolve(worker);
       return;
     }
@@ -106,6 +128,7 @@ export class WorkerPool {
     const waiting = this.#queue.slice(this.#queueHead);
     this.#queue = [];
     this.#queueHead = 0;
+    if (this.#sharedQueued !== null) Atomics.sub(this.#sharedQueued, 0, waiting.length);
     for (const waiter of waiting) waiter.reject(new PoolClosedError());
   }
 

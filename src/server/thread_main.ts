@@ -1,7 +1,8 @@
 /**
  * A listener thread (`--threads`, see threads.ts): the program of one Deno worker. It runs the
  * same engine as a single-threaded server (`serve` of listener.ts) on a listener of its own,
- * bound to the port every thread shares (SO_REUSEPORT), with its share of the pool and queue.
+ * bound to the port every thread shares (SO_REUSEPORT), with its share of the pool, and one
+ * bound of the queue for all threads.
  *
  * Invariants:
  * - It writes nothing itself: its log lines go to the main thread in batches (log.ts), which
@@ -127,8 +128,9 @@ async function start(init: ThreadInit): Promise<void> {
   const state = engineState(config, prepared, opened.endpoints, {
     pool: new WorkerPool(
       workers.size,
-      share(config.queueLimit, threads, thread).size,
+      config.queueLimit,
       workers.first + 1,
+      new Int32Array(shared.queued),
     ),
     metrics,
   });

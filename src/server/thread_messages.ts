@@ -1,7 +1,6 @@
 /**
  * What the main thread and the listener threads (`--threads`, threads.ts and thread_main.ts)
- * say to each other, and how the pool, the queue and the password checks are split between
- * threads.
+ * say to each other, and how the pool and the password checks are split between threads.
  *
  * Invariants:
  * - Messages are plain data (structured clone); what the threads share to the byte (the
@@ -22,6 +21,8 @@ import type { LoadedPair, TlsPair } from "./tls.ts";
 export interface SharedBuffers {
   /** The uploads folder's space (UploadSpace). */
   space: SharedArrayBuffer;
+  /** Requests waiting for a worker in all threads (one Int32, see WorkerPool). */
+  queued: SharedArrayBuffer;
   /** `--upload-rate`'s buckets (SharedRateLimiter). */
   uploadRate: SharedArrayBuffer | null;
   /** The failed-login limit's buckets (SharedRateLimiter). */

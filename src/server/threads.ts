@@ -10,11 +10,13 @@
  * - Shared exactly (SharedArrayBuffer + Atomics): the storage bound of the uploads folder
  *   (UploadSpace), the upload rate and the failed-login limit per address (SharedRateLimiter),
  *   the /metrics counters (ServerMetrics regions, summed by whichever thread is scraped).
- * - Split: the pool (`--pool`) and the queue (`--queue`) into consecutive shares, one per thread
- *   (`share`), so at most `--pool` requests are served at once and at most `--queue` wait; a
- *   request waits in the queue of the thread that accepted its connection. The password checks
- *   at once (`authMaxPendingChecks`) likewise, each thread with its own checker thread; the
- *   cache of verified credentials is per thread.
+ * - Shared too: the bound of the queue (`--queue`), one count of the requests waiting in all
+ *   threads (WorkerPool), taken only when a request must wait; each thread keeps the FIFO order
+ *   of the requests it accepted.
+ * - Split: the pool (`--pool`) into consecutive shares, one per thread (`share`), so at most
+ *   `--pool` requests are served at once; a request waits for a worker of the thread that
+ *   accepted its connection. The password checks at once (`authMaxPendingChecks`) likewise, each
+ *   thread with its own checker thread; the cache of verified credentials is per thread.
  * - Once, on the main thread, before any thread accepts: the removal of temporary uploads a
  *   crash left and the measurement of the uploads folder; reading the certificate pair.
  *
@@ -199,6 +201,7 @@ export async function startThreads(config: ServerConfig): Promise<ThreadedServer
   const ports = probePorts(config);
   const shared: SharedBuffers = {
     space,
+    queued: new SharedArrayBuffer(4),
     uploadRate: config.uploadRatePerSecond > 0
       ? new SharedArrayBuffer(SharedRateLimiter.BYTES)
       : null,

@@ -1,6 +1,6 @@
 /**
  * What listener threads (`--threads`) share and split, without a server: `share` (the pool, the
- * queue, the password checks), `sumSnapshots`, ServerMetrics regions summed by whichever thread
+ * password checks), pools sharing one bound of their queues, `sumSnapshots`, ServerMetrics regions summed by whichever thread
  * renders, UploadSpace and SharedRateLimiter (the same arithmetic as one thread's, and bounds
  * that hold while real worker threads hammer one SharedArrayBuffer at once).
  */
@@ -10,6 +10,7 @@ import { RateLimiter, SharedRateLimiter } from "../../../src/handlers/rate_limit
 import { UPLOAD_RESULTS, uploadResults } from "../../../src/handlers/upload.ts";
 import { UploadSpace } from "../../../src/handlers/upload_store.ts";
 import { type MetricsSnapshot, ServerMetrics } from "../../../src/server/metrics.ts";
+import { WorkerPool } from "../../../src/server/pool.ts";
 import { share, sumSnapshots } from "../../../src/server/thread_messages.ts";
 import type { AccessRecord } from "../../../src/server/access_log.ts";
 import { parseExposition, sampleValue } from "../../helpers/exposition.ts";
@@ -292,4 +293,40 @@ Deno.test("SharedRateLimiter: 4 threads taking from one address at once get exac
     buffer,
   ) as number[];
   assert.equal(results.reduce((sum, n) => sum + n, 0), 1000);
+});
+
+Deno.test("WorkerPool: pools sharing a count of waiters hold at most queueLimit together, in FIFO order each", async () => {
+  const queued = new Int32Array(new SharedArrayBuffer(4));
+  const a = new WorkerPool(1, 3, 1, queued);
+  const b = new WorkerPool(1, 3, 2, queued);
+  assert.equal(a.acquire(), 1);
+  assert.equal(b.acquire(), 2);
+  const order: string[] = [];
+  const wait = (pool: WorkerPool, name: string) => {
+    const taken = pool.acquire();
+    assert.ok(taken instanceof Promise, `${name} waits`);
+    return taken.then((worker) => {
+      order.push(`${name}:${worker}`);
+      return worker;
+    }, () => order.push(`${name}:refused`));
+  };
+  const a1 = wait(a, "a1");
+  const a2 = wait(a, "a2");
+  const b1 = wait(b, "b1");
+  assert.equal(queued[0], 3);
+  assert.equal(a.acquire(), null, "the shared bound is reached");
+  assert.equal(b.acquire(), null, "in the other pool too");
+  assert.equal(queued[0], 3, "a refusal counts nothing");
+  a.release(1);
+  assert.equal(await a1, 1);
+  assert.equal(queued[0], 2);
+  const b2 = wait(b, "b2");
+  assert.equal(b.snapshot().queued, 2);
+  b.close();
+  await Promise.all([b1, b2]);
+  assert.equal(queued[0], 1, "a closed pool's waiters no longer count");
+  a.release(1);
+  await a2;
+  assert.equal(queued[0], 0);
+  assert.deepEqual(order, ["a1:1", "b1:refused", "b2:refused", "a2:1"]);
 });
