@@ -247,9 +247,8 @@ function rfc3339(ms: number): string {
 }
 
 /**
- * A batch is written once it holds this many characters (about 600 access lines): fewer, larger
- * writes cost less per line, but a batch's string must stay below V8's large-object size
- * (128 KiB), which its collector handles at a higher cost.
+ * A batch is written once it holds this many bytes (about 600 access lines): fewer, larger
+ * writes cost less per line; its buffer stays well below V8's large-object size.
  */
 const BATCH_CHARS = 96 * 1024;
 /** Room past BATCH_CHARS in a batch's buffer, so that the line that fills it fits too. */

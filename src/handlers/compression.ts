@@ -107,7 +107,17 @@ export function compress(
     })
     : zlib.gzipSync(bytes, { level: policy.gzipLevel });
   if (out.length > bytes.length * (1 - policy.minSaving)) return null;
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  return exactCopy(out);
+}
+
+/**
+ * `out` in a buffer of its own size: node:zlib returns a view of its 16 KiB output chunk, and a
+ * kept view would hold all of it while the cache charges only the view's length.
+ */
+function exactCopy(out: Uint8Array): Uint8Array {
+  return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength
+    ? new Uint8Array(out.buffer, 0, out.byteLength)
+    : new Uint8Array(out);
 }
 
 /** The validators of `coding`'s variant of a representation validated by `v`. */
@@ -191,7 +201,7 @@ export function codedErrorBody(status: number, coding: ContentCoding): Uint8Arra
   if (body === undefined) {
     const plain = errorBody(status);
     const out = coding === "br" ? zlib.brotliCompressSync(plain) : zlib.gzipSync(plain);
-    body = new Uint8Array(out.buffer, out.byteOffset, out.length);
+    body = exactCopy(out);
     encodedErrors.set(key, body);
   }
   return body;

@@ -139,6 +139,7 @@ function namesSibling(siblings: readonly SiblingState[], path: string): boolean 
 export class FileCache {
   readonly capacityBytes: number;
   readonly #entries = new Map<string, Slot>();
+  readonly #fills = new Map<string, Promise<CachedFile>>();
   /** The entry last in `#entries` (the most recently used), if known. */
   #last: Slot | null = null;
   #bytes = 0;
@@ -223,6 +224,7 @@ export class FileCache {
   clear(): void {
     this.#entries.clear();
     this.#bytes = 0;
+    this.#last = null;
   }
 
   /**
@@ -306,5 +308,24 @@ export class FileCache {
     if (this.#entries.get(key) !== slot) return;
     this.#entries.delete(key);
     this.#bytes -= charge(slot.file);
+    if (this.#last === slot) this.#last = null;
+  }
+
+  /** The entry kept for `key`, fresh or not, without counting a lookup or reordering. */
+  peek(key: string): CachedFile | null {
+    return this.#entries.get(key)?.file ?? null;
+  }
+
+  /**
+   * Runs `fill` for `key` unless a fill of the same key is under way, whose result is then
+   * shared: requests that miss together compress a file once (a fill runs on the event loop).
+   */
+  fillOnce(key: string, fill: () => Promise<CachedFile>): Promise<CachedFile> {
+    let pending = this.#fills.get(key);
+    if (pending === undefined) {
+      pending = fill().finally(() => this.#fills.delete(key));
+      this.#fills.set(key, pending);
+    }
+    return pending;
   }
 }

@@ -128,11 +128,23 @@ async function serveFromDisk(
     if (info.size <= SMALL_FILE_BYTES) {
       const bytes = await readExactly(file, info.size);
       // Cached only when nothing changed while it was read; otherwise served once as read (and
-      // not compressed: a file that keeps changing would be compressed on every request).
+      // not compressed: a file that keeps changing would be compressed on every request). Nor
+      // when a change under the root was reported meanwhile: the cache would not keep it.
       const unchanged = bytes.length === info.size &&
         sameIdentity(identity, identityOf(await file.stat()));
-      const entry: CachedFile = policy !== null && unchanged
-        ? await codedEntry(root, path, { real, identity, validators, bytes, form, policy })
+      const keepable = unchanged && root.cache.generation === generation;
+      const entry: CachedFile = policy !== null && keepable
+        ? await root.cache.fillOnce(
+          `${path}\n${identity.dev}:${identity.ino}:${identity.size}:${identity.mtimeMs}:${identity.ctimeMs}`,
+          () => {
+            // Filled by a request that read the same file a moment before this one: its variants.
+            const kept = root.cache.peek(path);
+            if (kept !== null && sameIdentity(kept.identity, identity)) {
+              return Promise.resolve(kept);
+            }
+            return codedEntry(root, path, { real, identity, validators, bytes, form, policy });
+          },
+        )
         : {
           real,
           identity,

@@ -57,7 +57,7 @@ export function splitList(value: string): string[] {
   return out;
 }
 
-const NONE: string[] = Object.freeze([]) as unknown as string[];
+const NONE: readonly string[] = Object.freeze([]);
 
 /** The header section of one request: lower-cased names, values with OWS trimmed. */
 export class FieldList {
@@ -79,8 +79,8 @@ export class FieldList {
     return i < 0 ? null : this.values[i] ?? null;
   }
 
-  /** Every value of `name` (lower-case), in arrival order (do not modify the array). */
-  getAll(name: string): string[] {
+  /** Every value of `name` (lower-case), in arrival order. */
+  getAll(name: string): readonly string[] {
     // Most fields asked for are absent: no array for them.
     const first = this.names.indexOf(name);
     if (first < 0) return NONE;
