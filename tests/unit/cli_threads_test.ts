@@ -32,6 +32,8 @@ const RUN_CASES: ReadonlyArray<{ argv: string[]; want: Partial<ServerConfig> }> 
     want: { port: 8000, poolSize: 20, threads: 20 },
   },
   { argv: ["--pool", "1", "--threads", "auto"], want: { poolSize: 1, threads: 1 } },
+  // deno task start:threads says `--threads auto`; one given after it wins.
+  { argv: ["--threads", "auto", "8080", "--threads", "2"], want: { port: 8080, threads: 2 } },
 ];
 
 for (const { argv, want } of RUN_CASES) {
