@@ -735,7 +735,15 @@ async function launchSpec(
           // deno task start:tls's flags: --unstable-net for certificate reloads (and threads).
           "--unstable-net",
           "--allow-net",
-          `--allow-read=${[root, ...(tls ? [tls.cert, tls.key] : [])].join(",")}`,
+          // With --threads, deno task start:threads's read of src/: Deno checks a worker's
+          // modules against --allow-read.
+          `--allow-read=${
+            [
+              root,
+              ...(tls ? [tls.cert, tls.key] : []),
+              ...(entry.extraArgs.includes("--threads") ? [`${entry.checkout}/src`] : []),
+            ].join(",")
+          }`,
           `--allow-write=${root}/uploads`,
           "--allow-sys=statfs",
           `${entry.checkout}/main.ts`,
