@@ -411,7 +411,7 @@ export class Connection {
 
   /**
    * The checks that need no worker: method, target form, Host, expectation, path safety (the
-   * credentials follow in `#handle`, being asynchronous).
+   * credentials follow in `#exchange`, being asynchronous).
    */
   #precheck(head: RequestHead): Exchange {
     this.#hostNote = "host not checked";
