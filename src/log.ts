@@ -27,6 +27,7 @@ import {
   type TextFormatter,
 } from "@logtape/logtape";
 import type { LogLevelName } from "./config.ts";
+import { concatBytes } from "./http/bytes.ts";
 import { ACCESS_FORMATTERS, type AccessFormat, type AccessRecord } from "./server/access_log.ts";
 
 export type { Logger };
@@ -498,7 +499,7 @@ class LogWriter {
   #take(): Uint8Array {
     const parts = this.#full;
     if (this.#filled > 0) parts.push(this.#buffer.subarray(0, this.#filled));
-    const lines = parts.length === 1 ? parts[0] as Uint8Array : concat(parts);
+    const lines = concatBytes(parts);
     // The buffer's bytes go out as they are: the next line starts a new one.
     this.#full = [];
     this.#fullBytes = 0;
@@ -510,10 +511,7 @@ class LogWriter {
         `dropped: the log did not take output for too long\n`,
     );
     this.#dropped = 0;
-    const out = new Uint8Array(warning.length + lines.length);
-    out.set(warning);
-    out.set(lines, warning.length);
-    return out;
+    return concatBytes([warning, lines]);
   }
 
   async #drain(): Promise<void> {
@@ -549,19 +547,6 @@ class LogWriter {
     }
     return true;
   }
-}
-
-/** `parts` one after another in one buffer. */
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 const writers = new Set<LogWriter>();

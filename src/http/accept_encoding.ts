@@ -19,7 +19,7 @@
  */
 
 import type { FieldList } from "./fields.ts";
-import { TCHAR } from "./fields.ts";
+import { isToken } from "./fields.ts";
 
 export type Coding = "identity" | "br" | "gzip";
 
@@ -159,14 +159,4 @@ function parseMember(member: string): [string, number] | null {
 function qvalue(text: string): number | null {
   if (!/^(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)$/.test(text)) return null;
   return Math.round(Number(text) * FULL);
-}
-
-/** token (RFC 9110 §5.6.2), or `*`. */
-function isToken(text: string): boolean {
-  if (text.length === 0) return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7f || TCHAR[c] !== 1) return false;
-  }
-  return true;
 }

@@ -22,7 +22,7 @@
  */
 
 import type { FieldList } from "./fields.ts";
-import { TCHAR } from "./fields.ts";
+import { isToken } from "./fields.ts";
 import type { Field } from "./response.ts";
 
 /** `--cors '*'`: any origin but `null`. */
@@ -228,14 +228,4 @@ function requestedHeaders(fields: FieldList): string[] | null {
     }
   }
   return names;
-}
-
-/** token (RFC 9110 §5.6.2). */
-function isToken(text: string): boolean {
-  if (text.length === 0) return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7f || TCHAR[c] !== 1) return false;
-  }
-  return true;
 }

@@ -15,6 +15,16 @@ export const TCHAR: Uint8Array = (() => {
   return table;
 })();
 
+/** True when `text` is a token (RFC 9110 §5.6.2): one or more tchar. */
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f || TCHAR[c] !== 1) return false;
+  }
+  return true;
+}
+
 /** field-vchar / obs-text plus SP and HTAB (RFC 9110 §5.5): no CR, LF, NUL or other CTL. */
 export const FIELD_VALUE_BYTE: Uint8Array = (() => {
   const table = new Uint8Array(256);

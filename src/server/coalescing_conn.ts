@@ -16,6 +16,8 @@
  * - `readable` and `writable` are the underlying connection's, not held (the engine uses neither).
  */
 
+import { concatBytes } from "../http/bytes.ts";
+
 /** One TLS record's worth: more than a small file's response, less than a streamed chunk. */
 const HOLD_BYTES = 16 * 1024;
 
@@ -108,7 +110,7 @@ export class CoalescingConn implements Deno.TlsConn {
     this.#rethrow();
     if (this.#flushing !== null) return this.#flushing;
     if (this.#heldBytes === 0) return Promise.resolve();
-    const bytes = this.#held.length === 1 ? this.#held[0] as Uint8Array : concat(this.#held);
+    const bytes = concatBytes(this.#held);
     this.#held = [];
     this.#heldBytes = 0;
     this.#flushing = (async () => {
@@ -124,16 +126,4 @@ export class CoalescingConn implements Deno.TlsConn {
     })();
     return this.#flushing;
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

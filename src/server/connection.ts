@@ -13,6 +13,7 @@
 
 import { type ParseEvent, type RequestHead, RequestParser } from "../http/parser.ts";
 import { corsFields } from "../http/cors.ts";
+import { concatBytes } from "../http/bytes.ts";
 import { type AddressRanges, forwardedFor } from "../http/forwarded.ts";
 import { checkHost, targetAuthority } from "../http/host.ts";
 import { keepAliveAfter } from "../http/persistence.ts";
@@ -491,26 +492,17 @@ export class Connection {
       if (this.#parser.buffered === 0) await this.#write(CONTINUE_BYTES);
     }
     const parts: Uint8Array[] = [];
-    let total = 0;
     const until = Date.now() + this.#server.config.bodyTimeoutMs;
     for (;;) {
       const event = this.#parser.next();
       if (event.kind === "end") break;
       if (event.kind === "body") {
         parts.push(event.data.slice());
-        total += event.data.length;
       } else if (event.kind === "need-more" && !await this.#read("body", until)) {
         throw new PeerGone("closed by peer mid-body");
       }
     }
-    if (parts.length === 1) return parts[0] as Uint8Array;
-    const body = new Uint8Array(total);
-    let offset = 0;
-    for (const part of parts) {
-      body.set(part, offset);
-      offset += part.length;
-    }
-    return body;
+    return concatBytes(parts);
   }
 
   /** Discards the rest of a request body so the next pipelined request parses. */
