@@ -15,6 +15,7 @@
 
 import zlib from "node:zlib";
 import { parseArgs } from "node:util";
+import { listening, median } from "./support.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -51,14 +52,7 @@ async function start(dir: string, port: number): Promise<Server> {
     stdout: "null",
     stderr: "null",
   }).spawn();
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return { port, process };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  if (await listening(port)) return { port, process };
   process.kill("SIGKILL");
   throw new Error(`server in ${dir} did not start on ${port}`);
 }
@@ -170,12 +164,6 @@ async function wrk(
   const total = /([0-9]+) requests in/.exec(text);
   if (rate === null || total === null) throw new Error(`wrk said:\n${text}`);
   return { rate: Number(rate[1]), cpuUs: ticks * 10_000 / Number(total[1]) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function fillCosts(): Promise<void> {

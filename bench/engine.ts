@@ -18,6 +18,7 @@
 import { setImmediate } from "node:timers";
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { median } from "./support.ts";
 import { parseCli } from "../src/cli.ts";
 import { flushLogging, setupLogging } from "../src/log.ts";
 import { startServer } from "../src/server/listener.ts";
@@ -190,11 +191,10 @@ for (let round = 0; round <= rounds; round++) {
   if (round > 0) results.push(us); // round 0 warms up
   console.log(`${round === 0 ? "warm-up" : `round ${round}`}: ${us.toFixed(3)} µs/request`);
 }
-results.sort((a, b) => a - b);
-const median = results[Math.floor(results.length / 2)] as number;
+const middle = median(results);
 console.log(
-  `median ${median.toFixed(3)} CPU µs/request (${
-    Math.round(1e6 / median)
+  `median ${middle.toFixed(3)} CPU µs/request (${
+    Math.round(1e6 / middle)
   } requests/s of engine work on one core; ` +
     `${Math.round(bodyBytes / answered)} bytes written per write)`,
 );

@@ -73,6 +73,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { freePort, median } from "./support.ts";
 import * as zlib from "node:zlib";
 
 const HOST = "127.0.0.1";
@@ -508,13 +509,6 @@ async function rootFor(index: number, entry: Entry, dir: string, shared: string)
   }
   await Deno.chmod(root, 0o755);
   return root;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 interface TlsListen {
@@ -1419,13 +1413,6 @@ async function accessLogLines(server: Server): Promise<string> {
 
 // ---------------------------------------------------------------------------------------------
 // Report
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  if (sorted.length === 0) return NaN;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
 const gbps = (bytesPerSec: number) => (bytesPerSec / 1e9).toFixed(2);

@@ -13,6 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { freePort, listening, median } from "./support.ts";
 
 const HOST = "127.0.0.1";
 const CONNECTIONS = 50;
@@ -37,13 +38,6 @@ interface Running {
   root: string;
   port: number;
   process: Deno.ChildProcess;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 async function start(checkout: string): Promise<Running> {
@@ -73,14 +67,7 @@ async function start(checkout: string): Promise<Running> {
     stdout: "null",
     stderr: "null",
   }).spawn();
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: HOST, port })).close();
-      return { checkout, root, port, process };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  if (await listening(port)) return { checkout, root, port, process };
   throw new Error(`${checkout} did not start`);
 }
 
@@ -111,12 +98,6 @@ async function wrk(port: number, script: string): Promise<{ perSec: number; requ
   if (!(perSec > 0)) throw new Error(`wrk failed:\n${text}`);
   if (/Non-2xx/.test(text)) throw new Error(`uploads refused:\n${text}`);
   return { perSec, requests };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const script = await Deno.makeTempFile({ suffix: ".lua" });
