@@ -133,19 +133,28 @@ async function serveFromDisk(
       const unchanged = bytes.length === info.size &&
         sameIdentity(identity, identityOf(await file.stat()));
       const keepable = unchanged && root.cache.generation === generation;
-      const entry: CachedFile = policy !== null && keepable
-        ? await root.cache.fillOnce(
-          `${path}\n${identity.dev}:${identity.ino}:${identity.size}:${identity.mtimeMs}:${identity.ctimeMs}`,
-          () => {
-            // Filled by a request that read the same file a moment before this one: its variants.
-            const kept = root.cache.peek(path);
-            if (kept !== null && sameIdentity(kept.identity, identity)) {
-              return Promise.resolve(kept);
-            }
-            return codedEntry(root, path, { real, identity, validators, bytes, form, policy });
-          },
-        )
-        : {
+      let entry: CachedFile;
+      if (policy !== null && keepable) {
+        // One compression for the requests that read this file together: the first compresses
+        // and keeps the entry before any other, or a latecomer, looks for it.
+        const key = `${path}\n${identity.dev}:${identity.ino}:${identity.size}:` +
+          `${identity.mtimeMs}:${identity.ctimeMs}`;
+        entry = await root.cache.fillOnce(key, async () => {
+          const kept = root.cache.peek(path);
+          if (kept !== null && sameIdentity(kept.identity, identity)) return kept;
+          const coded = await codedEntry(root, path, {
+            real,
+            identity,
+            validators,
+            bytes,
+            form,
+            policy,
+          });
+          root.cache.put(path, named, coded, generation);
+          return coded;
+        });
+      } else {
+        entry = {
           real,
           identity,
           validators,
@@ -153,7 +162,8 @@ async function serveFromDisk(
           bytes,
           memo: new ResponseMemo(),
         };
-      if (unchanged) root.cache.put(path, named, entry, generation);
+        if (unchanged) root.cache.put(path, named, entry, generation);
+      }
       const chosen = entry.encodings === undefined
         ? entry
         : selected(entry, entry.encodings, ex.head.fields);
