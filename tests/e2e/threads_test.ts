@@ -474,7 +474,14 @@ Deno.test({
         },
       );
       await round("second");
-      await waitFor(async () => (await lines(access)).length === 200, { what: "the second lines" });
+      // Counted as it goes, so a timeout says where the lines went (or that they did not come).
+      let counts = "";
+      await waitFor(async () => {
+        const now = await lines(access);
+        const old = await lines(`${access}.1`);
+        counts = `new file ${now.length} lines, old file ${old.length}`;
+        return now.length === 200;
+      }, { what: () => `the second lines (${counts})`, timeoutMs: 20_000 });
       const first = (await lines(`${access}.1`)).map((l) => JSON.parse(l));
       const second = (await lines(access)).map((l) => JSON.parse(l));
       assert.equal(first.length, 200);
